@@ -1,0 +1,135 @@
+"""The interfaces the dashboard reads from; demo and live sources implement them.
+
+All methods may block (they do I/O) and are called from thread workers, never from the UI thread.
+They return frozen :mod:`analysis.model` values and raise :class:`SourceError` subclasses on
+failure, with a message fit to show the user.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from analysis.model import (
+    Commit,
+    ContainerState,
+    Deployment,
+    Fix,
+    Incident,
+    MemorySample,
+    OomKill,
+    OnCallTeam,
+    PullRequest,
+    TimelineEntry,
+    WorkloadInfo,
+)
+
+
+class SourceError(Exception):
+    """An upstream failed; ``str(error)`` is safe to show (never contains a token)."""
+
+
+class NotFoundError(SourceError):
+    """The requested object (incident, commit, file) does not exist."""
+
+
+class ReadOnlyError(SourceError):
+    """A write was attempted in ``--read-only`` mode."""
+
+
+class IncidentSource(Protocol):
+    """PagerDuty, or the demo's local incident store."""
+
+    def open_incidents(self) -> list[Incident]:
+        """Triggered and acknowledged incidents of the mapped services, newest first."""
+        ...
+
+    def incident(self, incident_id: str) -> Incident:
+        """One incident. Raises :class:`NotFoundError` when it does not exist."""
+        ...
+
+    def log_entries(self, incident_id: str) -> list[TimelineEntry]:
+        """The incident's log entries as timeline entries, oldest first."""
+        ...
+
+    def acknowledge(self, incident_id: str) -> Incident:
+        """Acknowledge the incident; acknowledging an acknowledged incident changes nothing."""
+        ...
+
+    def add_note(self, incident_id: str, content: str) -> None:
+        """Attach a note to the incident."""
+        ...
+
+    def on_call(self, incident_id: str) -> OnCallTeam:
+        """Who was on call for the incident's service."""
+        ...
+
+
+class WorkloadSource(Protocol):
+    """Kubernetes, or the demo's supervised worker process."""
+
+    def describe(self) -> WorkloadInfo:
+        """Static facts: names, memory limit and how it is enforced."""
+        ...
+
+    def memory_since(self, after: datetime | None) -> list[MemorySample]:
+        """Samples taken strictly after ``after`` (all retained samples when ``None``), oldest first."""
+        ...
+
+    def container_state(self) -> ContainerState:
+        """The watched container's current state."""
+        ...
+
+    def events(self) -> list[TimelineEntry]:
+        """OOM kills, restarts, back-offs, deployments and other workload events, oldest first."""
+        ...
+
+    def oom_kills(self) -> list[OomKill]:
+        """Every OOM kill seen, oldest first."""
+        ...
+
+    def deployments(self) -> list[Deployment]:
+        """Rollouts of the workload, oldest first."""
+        ...
+
+
+class CodeSource(Protocol):
+    """GitHub, or the demo's local git repository."""
+
+    @property
+    def repository(self) -> str:
+        """``owner/name`` (or a local label) of the repository."""
+        ...
+
+    @property
+    def default_branch(self) -> str:
+        """The branch deployments come from."""
+        ...
+
+    def commits(self, since: datetime, until: datetime) -> list[Commit]:
+        """Commits on the default branch committed in ``[since, until]``, newest first, with files."""
+        ...
+
+    def file_at(self, sha: str, path: str) -> str:
+        """A file's text at a commit. Raises :class:`NotFoundError` if absent."""
+        ...
+
+    def parent_of(self, sha: str) -> str | None:
+        """The first parent's SHA, or ``None`` for a root commit."""
+        ...
+
+    def merged_pull_requests(self, since: datetime, until: datetime) -> list[PullRequest]:
+        """Pull requests merged in the window."""
+        ...
+
+    def find_fix_pr(self, incident: Incident) -> PullRequest | None:
+        """The fix PR already opened for this incident, if any."""
+        ...
+
+    def open_fix_pr(self, incident: Incident, fix: Fix, title: str, body: str) -> PullRequest:
+        """Create branch ``incident/<id>-fix`` with ``fix`` and open a PR against the default branch.
+
+        Idempotent: when the branch or PR exists it is reused (``PullRequest.reused``). Never writes
+        to the default branch.
+        """
+        ...
