@@ -1,0 +1,62 @@
+"""The incident-tui application: thin; it holds the sources and shows the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tui.screens.dashboard import DashboardScreen
+from tui.session import SourceSet
+
+
+class IncidentApp(App[None]):
+    """One incident, from page to fix PR."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "incident-tui"
+    BINDINGS = [Binding("q", "quit", "Quit")]
+
+    def __init__(
+        self,
+        sources: SourceSet,
+        *,
+        incident_id: str | None = None,
+        workload_interval: float = 0.5,
+        incident_interval: float = 2.0,
+    ) -> None:
+        """Create the app around a set of sources (demo or live).
+
+        Args:
+            sources: Where everything comes from.
+            incident_id: The incident to open; the newest open one when ``None``.
+            workload_interval: Seconds between workload reads.
+            incident_interval: Seconds between incident reads.
+        """
+        super().__init__()
+        self.sources = sources
+        self._incident_id = incident_id
+        self._intervals = (workload_interval, incident_interval)
+
+    def get_default_screen(self) -> Screen:
+        """The dashboard is the app's only full screen."""
+        workload_interval, incident_interval = self._intervals
+        return DashboardScreen(
+            self.sources,
+            incident_id=self._incident_id,
+            workload_interval=workload_interval,
+            incident_interval=incident_interval,
+        )
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Put the dashboard's keys in the command palette too."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, DashboardScreen):
+            yield SystemCommand("Acknowledge incident (a)", "Acknowledge after confirmation", screen.action_acknowledge)
+            yield SystemCommand("Generate incident report (r)", "Write and show the Markdown report", screen.action_report)
+            yield SystemCommand("Open fix PR (p)", "Preview, then open the fix PR", screen.action_open_pr)
+            yield SystemCommand("Toggle UTC/local time (t)", "Timeline time zone", screen.action_toggle_time)
+            yield SystemCommand("Zoom pane (z)", "Zoom or restore the active pane", screen.action_zoom)
+            yield SystemCommand("Key help (?)", "All keys and what the panes show", screen.action_help)

@@ -1,0 +1,156 @@
+"""From an incident to a ranked suspect, an annotated diff and a verified fix.
+
+This is the root-cause pipeline both the dashboard and the headless commands run: fetch the
+changes in the window before the first OOM kill, analyse the C files they touch, rank the commits,
+and synthesize a fix for the top suspect's finding against the current default branch.
+It blocks (git, cpp, the compiler), so the dashboard runs it in a thread worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from analysis.annotate import AnnotatedDiff, annotate_change
+from analysis.correlation import findings_on_changed_lines, rank_commits
+from analysis.fix import synthesize_fix
+from analysis.model import AnalysisResult, Commit, Deployment, Diagnostic, Fix, LeakFinding, Suspect
+from tui.sources.base import CodeSource, NotFoundError
+from tui.sources.c_compile import verify_fix
+from tui.sources.c_preprocess import analyze_text
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """The outcome of the root-cause pipeline."""
+
+    suspects: tuple[Suspect, ...]
+    """Ranked commits, most likely first."""
+    diffs: dict[str, AnnotatedDiff]
+    """Annotated C diff per suspect SHA (only suspects that changed a C file)."""
+    fix: Fix | None
+    """The verified fix for the top finding, if one could be made safely."""
+    fix_suspect: Suspect | None
+    """The suspect whose finding the fix addresses."""
+    diagnostics: tuple[Diagnostic, ...]
+    """C files that could not be analysed (the ranking then relies on the diff heuristics)."""
+    window_start: datetime
+    """Start of the window searched."""
+    first_oom: datetime
+    """End of the window: the first OOM kill."""
+
+    @property
+    def top_diff(self) -> AnnotatedDiff | None:
+        """The annotated diff of the highest-ranked suspect that has one."""
+        for suspect in self.suspects:
+            if suspect.commit.sha in self.diffs:
+                return self.diffs[suspect.commit.sha]
+        return None
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Caveats to show the user."""
+        return tuple(
+            f"{d.file}:{d.line or '?'}: could not be analysed ({d.message}); ranked by the diff-only heuristic"
+            for d in self.diagnostics
+        )
+
+
+def _is_c_source(path: str) -> bool:
+    """Whether the analyzer reads this path."""
+    return path.endswith((".c", ".h"))
+
+
+def investigate(
+    code: CodeSource,
+    *,
+    first_oom: datetime,
+    deployments: list[Deployment],
+    build_globs: tuple[str, ...],
+    window: timedelta = timedelta(hours=24),
+) -> Investigation:
+    """Rank the changes before the first OOM kill and prepare a fix.
+
+    Args:
+        code: Where commits and files come from.
+        first_oom: When the container was first OOM-killed; the window ends here.
+        deployments: Rollouts of the workload, for deployment correlation.
+        build_globs: Paths built into the workload.
+        window: How far back to look.
+
+    Returns:
+        The investigation. Files that fail to parse become diagnostics, never exceptions.
+    """
+    window_start = first_oom - window
+    commits = code.commits(window_start, first_oom)
+    findings_by_sha: dict[str, list[LeakFinding]] = {}
+    versions: dict[str, list[tuple[str, str, str, AnalysisResult]]] = {}
+    diagnostics: list[Diagnostic] = []
+    for commit in commits:
+        for change in commit.files:
+            if change.status == "removed" or not _is_c_source(change.path):
+                continue
+            new_text = code.file_at(commit.sha, change.path)
+            old_text = _parent_text(code, commit, change.path)
+            result = analyze_text(new_text, change.path)
+            diagnostics.extend(result.diagnostics)
+            on_change = findings_on_changed_lines(result.findings, change.patch)
+            findings_by_sha.setdefault(commit.sha, []).extend(on_change)
+            versions.setdefault(commit.sha, []).append((change.path, old_text, new_text, result))
+
+    suspects = rank_commits(
+        commits,
+        first_oom=first_oom,
+        deployments=deployments,
+        build_globs=build_globs,
+        findings_by_sha=findings_by_sha,
+        window=window,
+    )
+    fix, fix_suspect = _fix_for_top_finding(code, suspects)
+    diffs: dict[str, AnnotatedDiff] = {}
+    for sha, files in versions.items():
+        path, old_text, new_text, result = max(files, key=lambda item: len(item[3].findings))
+        suspect_findings = tuple(findings_by_sha.get(sha) or result.findings)
+        diffs[sha] = annotate_change(path, sha, old_text, new_text, suspect_findings, fix=fix)
+    return Investigation(
+        suspects=tuple(suspects),
+        diffs=diffs,
+        fix=fix,
+        fix_suspect=fix_suspect,
+        diagnostics=tuple(diagnostics),
+        window_start=window_start,
+        first_oom=first_oom,
+    )
+
+
+def _parent_text(code: CodeSource, commit: Commit, path: str) -> str:
+    """The file in the commit's first parent, or "" when it did not exist there."""
+    parent = code.parent_of(commit.sha)
+    if parent is None:
+        return ""
+    try:
+        return code.file_at(parent, path)
+    except NotFoundError:
+        return ""
+
+
+def _fix_for_top_finding(code: CodeSource, suspects: list[Suspect]) -> tuple[Fix | None, Suspect | None]:
+    """Synthesize a fix for the best-ranked suspect's finding, against the default branch.
+
+    The PR goes against the default branch as it is now, which may have moved past the suspect,
+    so the file is re-analysed there and the matching finding (same function and variable) fixed.
+    """
+    for suspect in suspects:
+        for finding in suspect.findings:
+            try:
+                current = code.file_at(code.default_branch, finding.file)
+            except NotFoundError:
+                continue
+            result = analyze_text(current, finding.file)
+            for candidate in result.findings:
+                if (candidate.function, candidate.variable) != (finding.function, finding.variable):
+                    continue
+                fix = synthesize_fix(current, finding.file, candidate, lambda source: analyze_text(source, finding.file))
+                if fix is not None:
+                    return verify_fix(fix), suspect
+    return None, None

@@ -1,0 +1,1 @@
+"""Screens of the incident-tui app: the dashboard and its modals."""

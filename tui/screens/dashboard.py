@@ -1,0 +1,399 @@
+"""The dashboard: memory, timeline, suspects and diff for one incident, kept live.
+
+The screen owns all state, timers and workers (STYLE.md rule 3). Thread workers read the sources
+and post immutable snapshots; handlers on the UI thread store them and hand pieces down to the
+presentational widgets. The keys' actions live in :mod:`tui.screens.dashboard_actions`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from analysis.model import (
+    ContainerState,
+    Incident,
+    MemorySample,
+    OomKill,
+    PullRequest,
+    TimelineEntry,
+    TimelineKind,
+    WorkloadInfo,
+)
+from tui.investigation import Investigation, investigate
+from tui.screens.dashboard_actions import DashboardActions
+from tui.session import SourceSet
+from tui.staleness import StaleTracker
+from widgets.diff_view import AnnotatedDiffView
+from widgets.incident_header import HeaderView, IncidentHeader
+from widgets.memory_graph import MemoryGraph, MemoryView
+from widgets.suspects import SuspectPane
+from widgets.timeline import TimelineTable
+
+HISTORY_SAMPLES = 12 * 3600 * 2
+"""Memory samples kept: 12 hours at two samples a second."""
+
+PANES: tuple[tuple[str, str], ...] = (
+    ("pane-memory", "1 Memory"),
+    ("pane-timeline", "2 Timeline"),
+    ("pane-suspects", "3 Suspects"),
+    ("pane-diff", "4 Diff"),
+)
+"""Pane IDs and their titles, in focus-key order."""
+
+COMPACT_WIDTH, COMPACT_HEIGHT = 120, 36
+"""Below either size the four panes do not fit, so one is shown at a time, like tabs."""
+
+
+class Pane(Vertical, can_focus=False):
+    """A titled, zoomable box around one of the four views."""
+
+    ALLOW_MAXIMIZE = True
+
+
+class DashboardScreen(DashboardActions, Screen[None]):
+    """One incident's dashboard."""
+
+    BINDINGS = [
+        Binding("a", "acknowledge", "Ack"),
+        Binding("r", "report", "Report"),
+        Binding("p", "open_pr", "Fix PR"),
+        Binding("t", "toggle_time", "UTC/local"),
+        Binding("z", "zoom", "Zoom"),
+        Binding("question_mark", "help", "Help"),
+        Binding("1", "focus_pane(0)", "Memory", show=False),
+        Binding("2", "focus_pane(1)", "Timeline", show=False),
+        Binding("3", "focus_pane(2)", "Suspects", show=False),
+        Binding("4", "focus_pane(3)", "Diff", show=False),
+    ]
+
+    @dataclass
+    class WorkloadPolled(Message):
+        """A fresh read of the workload."""
+
+        info: WorkloadInfo
+        """Static workload facts."""
+        samples: tuple[MemorySample, ...]
+        """Samples newer than the last one the screen has."""
+        container: ContainerState
+        """Current container state."""
+        events: tuple[TimelineEntry, ...]
+        """All workload events so far."""
+        oom_kills: tuple[OomKill, ...]
+        """All OOM kills so far."""
+
+    @dataclass
+    class IncidentPolled(Message):
+        """A fresh read of the incident."""
+
+        incident: Incident | None
+        """The incident, or ``None`` while there is none."""
+        log_entries: tuple[TimelineEntry, ...]
+        """Its log entries."""
+
+    @dataclass
+    class InvestigationFinished(Message):
+        """The root-cause pipeline finished."""
+
+        investigation: Investigation
+        """Its outcome."""
+
+    @dataclass
+    class SourceFailed(Message):
+        """A read from an upstream failed."""
+
+        source: str
+        """Which upstream: ``workload``, ``incidents`` or ``code``."""
+        error: str
+        """What went wrong, safe to show."""
+
+    incident: reactive[Incident | None] = reactive(None)
+    """The incident on screen."""
+    pr: reactive[PullRequest | None] = reactive(None)
+    """The fix PR once opened."""
+    compact: reactive[bool] = reactive(False)
+    """One pane at a time, for small terminals."""
+    active_pane: reactive[int] = reactive(0)
+    """Index into :data:`PANES` of the pane in front (compact mode) or focused."""
+
+    def __init__(
+        self,
+        sources: SourceSet,
+        *,
+        incident_id: str | None = None,
+        workload_interval: float = 0.5,
+        incident_interval: float = 2.0,
+    ) -> None:
+        """Create the dashboard.
+
+        Args:
+            sources: Where everything comes from.
+            incident_id: The incident to show; the newest open one when ``None``.
+            workload_interval: Seconds between workload reads.
+            incident_interval: Seconds between incident reads.
+        """
+        super().__init__()
+        self.sources = sources
+        self._incident_id = incident_id
+        self._workload_interval = workload_interval
+        self._incident_interval = incident_interval
+        self._history: deque[MemorySample] = deque(maxlen=HISTORY_SAMPLES)
+        self._info: WorkloadInfo | None = None
+        self._container: ContainerState | None = None
+        self._workload_events: tuple[TimelineEntry, ...] = ()
+        self._oom_kills: tuple[OomKill, ...] = ()
+        self._log_entries: tuple[TimelineEntry, ...] = ()
+        self.investigation: Investigation | None = None
+        self._investigating = False
+        self._stale = StaleTracker()
+
+    # ----- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Header, the pane tabs (compact mode only), the four panes and the footer."""
+        yield IncidentHeader(id="header")
+        yield Static(id="pane-tabs")
+        with Container(id="panes"):
+            with Pane(id="pane-memory", classes="pane"):
+                yield MemoryGraph(id="memory")
+            with Pane(id="pane-timeline", classes="pane"):
+                yield TimelineTable(id="timeline")
+            with Pane(id="pane-suspects", classes="pane"):
+                yield SuspectPane(id="suspects")
+            with Pane(id="pane-diff", classes="pane"):
+                yield AnnotatedDiffView(id="diff")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start polling and draw the first frame."""
+        self._update_pane_titles()
+        self._update_header()
+        self.poll_workload()
+        self.poll_incident()
+        self.workload_timer = self.set_interval(self._workload_interval, self.poll_workload)
+        self.incident_timer = self.set_interval(self._incident_interval, self.poll_incident)
+        self.query_one(MemoryGraph).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Switch to one pane at a time when four do not fit."""
+        self.compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
+
+    def watch_compact(self, compact: bool) -> None:
+        """Apply the compact layout class."""
+        self.set_class(compact, "-compact")
+        self._update_pane_titles()
+
+    def watch_active_pane(self) -> None:
+        """Bring the active pane to the front."""
+        self._update_pane_titles()
+
+    def _update_pane_titles(self) -> None:
+        """Mark the active pane by text (``>``), not by colour alone, and fill the tab line."""
+        if not self.is_mounted:
+            return
+        tabs = []
+        for index, (pane_id, title) in enumerate(PANES):
+            pane = self.query_one(f"#{pane_id}", Pane)
+            active = index == self.active_pane
+            pane.set_class(active, "-active")
+            pane.border_title = f"> {title}" if active else title
+            tabs.append(f"[{title}]" if active else f" {title} ")
+        self.query_one("#pane-tabs", Static).update(" ".join(tabs) + "   (1-4 or Tab to switch, z zoom)")
+
+    @on(events.DescendantFocus)
+    def follow_focus(self, event: events.DescendantFocus) -> None:
+        """Make the pane that holds the focused widget the active one."""
+        for index, (pane_id, _) in enumerate(PANES):
+            pane = self.query_one(f"#{pane_id}", Pane)
+            if event.widget is pane or pane in event.widget.ancestors:
+                self.active_pane = index
+                return
+
+    # ----- polling (thread workers: read, then post; never touch widgets) -------------------
+
+    @work(thread=True, exclusive=True, group="workload", exit_on_error=False)
+    def poll_workload(self) -> None:
+        """Read the workload and post a snapshot."""
+        workload = self.sources.workload
+        last = self._history[-1].at if self._history else None
+        try:
+            message = self.WorkloadPolled(
+                info=workload.describe(),
+                samples=tuple(workload.memory_since(last)),
+                container=workload.container_state(),
+                events=tuple(workload.events()),
+                oom_kills=tuple(workload.oom_kills()),
+            )
+        except Exception as error:  # any upstream failure makes the pane stale, never the app crash
+            self.post_message(self.SourceFailed("workload", str(error) or type(error).__name__))
+            return
+        self.post_message(message)
+
+    @work(thread=True, exclusive=True, group="incident", exit_on_error=False)
+    def poll_incident(self) -> None:
+        """Read the incident (or find the newest open one) and its log."""
+        incidents = self.sources.incidents
+        try:
+            if self._incident_id is None:
+                open_incidents = incidents.open_incidents()
+                incident = open_incidents[0] if open_incidents else None
+            else:
+                incident = incidents.incident(self._incident_id)
+            entries = tuple(incidents.log_entries(incident.id)) if incident else ()
+        except Exception as error:  # shown as stale; the next poll retries
+            self.post_message(self.SourceFailed("incidents", str(error) or type(error).__name__))
+            return
+        self.post_message(self.IncidentPolled(incident, entries))
+
+    @work(thread=True, exclusive=True, group="investigation", exit_on_error=False)
+    def run_investigation(self, first_oom: datetime) -> None:
+        """Rank the changes before ``first_oom`` and prepare the fix."""
+        try:
+            investigation = investigate(
+                self.sources.code,
+                first_oom=first_oom,
+                deployments=self.sources.workload.deployments(),
+                build_globs=self.sources.build_globs,
+                window=self.sources.window,
+            )
+        except Exception as error:  # the pane says what failed; a later incident poll retries
+            self.post_message(self.SourceFailed("code", str(error) or type(error).__name__))
+            return
+        self.post_message(self.InvestigationFinished(investigation))
+
+    # ----- handlers (UI thread: store, then hand down) -------------------------------------
+
+    @on(WorkloadPolled)
+    def store_workload_snapshot(self, message: WorkloadPolled) -> None:
+        """Keep the new samples and state, redraw the memory pane and the timeline."""
+        self._stale.recovered("workload")
+        self._info = message.info
+        self._history.extend(message.samples)
+        self._container = message.container
+        self._oom_kills = message.oom_kills
+        if message.events != self._workload_events:
+            self._workload_events = message.events
+            self._update_timeline()
+        self._update_memory()
+        self._maybe_investigate()
+
+    @on(IncidentPolled)
+    def store_incident_snapshot(self, message: IncidentPolled) -> None:
+        """Keep the incident and its log; start the investigation once there is one."""
+        self._stale.recovered("incidents")
+        if message.incident != self.incident:
+            self.incident = message.incident
+        if message.log_entries != self._log_entries:
+            self._log_entries = message.log_entries
+            self._update_timeline()
+        self._maybe_investigate()
+
+    @on(InvestigationFinished)
+    def show_investigation(self, message: InvestigationFinished) -> None:
+        """Show the ranking, the annotated diff and the fix."""
+        self._stale.recovered("code")
+        self._investigating = False
+        self.investigation = message.investigation
+        suspects = self.query_one(SuspectPane)
+        suspects.suspects = message.investigation.suspects
+        diff_view = self.query_one(AnnotatedDiffView)
+        top = message.investigation.top_diff
+        if top is not None:
+            diff_view.diff = top
+        else:
+            diff_view.status_note = "no suspect changed a C source in the window"
+        if message.investigation.notes:
+            self.notify("\n".join(message.investigation.notes), title="Analysis fallback", severity="warning")
+        self._update_timeline()
+        self.refresh_bindings()
+
+    @on(SourceFailed)
+    def mark_stale(self, message: SourceFailed) -> None:
+        """Record the failure; the affected pane says it is stale, the others keep going."""
+        interval = self._workload_interval if message.source == "workload" else self._incident_interval
+        self._stale.failed(message.source, message.error, retry_in=interval)
+        if message.source == "code":
+            self._investigating = False
+            self.query_one(SuspectPane).status_note = f"analysis failed: {message.error} (will retry)"
+        self._update_header()
+        self._update_memory()
+
+    @on(SuspectPane.Highlighted)
+    def show_suspect_diff(self, message: SuspectPane.Highlighted) -> None:
+        """Show the highlighted suspect's C diff, when it has one."""
+        if self.investigation and message.suspect.commit.sha in self.investigation.diffs:
+            self.query_one(AnnotatedDiffView).diff = self.investigation.diffs[message.suspect.commit.sha]
+
+    def watch_incident(self) -> None:
+        """Redraw the header and re-check which keys apply."""
+        self._update_header()
+        self.refresh_bindings()
+
+    def watch_pr(self) -> None:
+        """Show the PR on the timeline."""
+        self._update_timeline()
+        self.refresh_bindings()
+
+    # ----- hand-down helpers ----------------------------------------------------------------
+
+    def _maybe_investigate(self) -> None:
+        """Start the root-cause pipeline once there is an incident and an OOM kill to anchor it."""
+        if self.investigation is not None or self._investigating or self.incident is None:
+            return
+        anchor = self._oom_kills[0].at if self._oom_kills else self.incident.created_at
+        self._investigating = True
+        self.query_one(SuspectPane).status_note = "ranking the changes before the first OOM kill..."
+        self.run_investigation(anchor)
+
+    def _update_header(self) -> None:
+        """Hand the header its view."""
+        service = self._info.service if self._info else "the mapped service"
+        self.query_one(IncidentHeader).view = HeaderView(
+            incident=self.incident,
+            service=service,
+            mode=self.sources.mode_label,
+            stale_note=self._stale.note("incidents") or self._stale.note("code"),
+        )
+
+    def _update_memory(self) -> None:
+        """Hand the memory pane a new snapshot."""
+        if self._info is None and not self._history:
+            return
+        info = self._info
+        now = datetime.now(timezone.utc)
+        restarts = tuple(e.at for e in self._workload_events if e.kind is TimelineKind.RESTART)
+        self.query_one(MemoryGraph).view = MemoryView(
+            samples=tuple(s for s in self._history if s.at >= now - timedelta(minutes=5)),
+            limit_bytes=info.limit_bytes if info else None,
+            now=now,
+            oom_kills=tuple(k.at for k in self._oom_kills),
+            restarts=restarts,
+            limit_mechanism=info.limit_mechanism if info else "unknown",
+            container=self._container,
+            stale_note=self._stale.note("workload"),
+            notes=info.notes if info else (),
+        )
+
+    def _update_timeline(self) -> None:
+        """Merge every source's entries onto one axis."""
+        entries = [*self._log_entries, *self._workload_events]
+        if self.investigation is not None:
+            for suspect in self.investigation.suspects:
+                commit = suspect.commit
+                entries.append(
+                    TimelineEntry(commit.committed_at, TimelineKind.COMMIT, f"{commit.short_sha} {commit.subject} ({commit.author})", "git")
+                )
+        if self.pr is not None and self.pr.created_at is not None:
+            entries.append(TimelineEntry(self.pr.created_at, TimelineKind.PR_OPENED, f"PR #{self.pr.number} {self.pr.title}", "git"))
+        entries.sort(key=lambda entry: entry.at)
+        self.query_one(TimelineTable).entries = tuple(entries)

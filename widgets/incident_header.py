@@ -1,0 +1,74 @@
+"""The incident header: number, title, status, urgency and assignee in one or two lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from analysis.model import Incident, IncidentStatus
+
+STATUS_MARKS: dict[IncidentStatus, str] = {
+    IncidentStatus.TRIGGERED: "!! TRIGGERED",
+    IncidentStatus.ACKNOWLEDGED: "ok ACKNOWLEDGED",
+    IncidentStatus.RESOLVED: "-- RESOLVED",
+}
+"""Status with a text mark, so it never depends on colour."""
+
+
+@dataclass(frozen=True)
+class HeaderView:
+    """What the header shows."""
+
+    incident: Incident | None
+    """The incident, or ``None`` while waiting for one."""
+    service: str
+    """The watched service."""
+    mode: str
+    """``demo`` or ``live``, plus ``read-only`` when writes are refused."""
+    stale_note: str | None = None
+    """Set when the incident source is failing."""
+
+
+def header_text(view: HeaderView, now: datetime | None = None) -> str:
+    """The header's text."""
+    now = now or datetime.now(timezone.utc)
+    if view.incident is None:
+        line = f"No incident yet for {view.service}: watching the workload [{view.mode}]"
+    else:
+        incident = view.incident
+        age = int((now - incident.created_at).total_seconds() // 60)
+        line = (
+            f"#{incident.number} {STATUS_MARKS[incident.status]} | urgency {incident.urgency}"
+            f" | assignee {incident.assignee or 'none'} | {incident.service}"
+            f" | opened {incident.created_at.astimezone(timezone.utc):%H:%M:%S} UTC ({age} min ago)"
+            f" [{view.mode}]\n{incident.title}"
+        )
+    if view.stale_note:
+        line += f"\nSTALE incidents: {view.stale_note}"
+    return line
+
+
+class IncidentHeader(Static):
+    """Shows the incident's identity and state; status classes drive the colour."""
+
+    DEFAULT_CSS = """
+    IncidentHeader { height: auto; padding: 0 1; background: $panel; }
+    IncidentHeader.-triggered { background: $error 40%; }
+    IncidentHeader.-acknowledged { background: $warning 30%; }
+    IncidentHeader.-resolved { background: $success 30%; }
+    """
+
+    view: reactive[HeaderView | None] = reactive(None)
+    """The snapshot to show; set by the screen."""
+
+    def watch_view(self, view: HeaderView | None) -> None:
+        """Update the text and the status class."""
+        if view is None:
+            return
+        self.update(header_text(view))
+        status = view.incident.status.value if view.incident else None
+        for candidate in IncidentStatus:
+            self.set_class(candidate.value == status, f"-{candidate.value}")

@@ -1,0 +1,148 @@
+"""The live memory graph: usage over time, the limit line, OOM kills and restarts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import Static
+from textual_plotext import Plot, PlotextPlot
+
+from analysis.memory import MIB, downsample_max, format_bytes, summarize
+from analysis.model import ContainerState, MemorySample
+
+
+@dataclass(frozen=True)
+class MemoryView:
+    """Everything the memory pane shows, as one immutable snapshot."""
+
+    samples: tuple[MemorySample, ...]
+    """Samples oldest first (the screen's bounded history)."""
+    limit_bytes: int | None
+    """The memory limit."""
+    now: datetime
+    """Right edge of the graph."""
+    oom_kills: tuple[datetime, ...] = ()
+    """When the container was OOM-killed."""
+    restarts: tuple[datetime, ...] = ()
+    """When it was restarted."""
+    limit_mechanism: str = "unknown"
+    """How the limit is enforced (cgroup-v2, cgroup-v1, watchdog, kubernetes)."""
+    container: ContainerState | None = None
+    """Current container state."""
+    window: timedelta = timedelta(minutes=5)
+    """How much history to draw."""
+    stale_note: str | None = None
+    """Set when the workload source is failing, e.g. ``stale since 14:02:11, retrying in 8s``."""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    """Caveats from the source (stand-in worker, no metrics)."""
+
+
+def state_label(container: ContainerState | None) -> str:
+    """The container state in words, e.g. ``waiting: CrashLoopBackOff``."""
+    if container is None:
+        return "state unknown"
+    label = container.state.upper()
+    return f"{label} ({container.reason})" if container.reason else label
+
+
+def summary_line(view: MemoryView) -> str:
+    """The one-line header above the graph: value, % of limit, state, counts, mechanism."""
+    summary = summarize(view.samples, view.limit_bytes)
+    percent = f" ({summary.percent_of_limit:.0f}% of limit)" if summary.percent_of_limit is not None else ""
+    parts = [
+        f"{format_bytes(summary.current_bytes)} / {format_bytes(view.limit_bytes)}{percent}",
+        state_label(view.container),
+        f"OOM kills {len(view.oom_kills)}",
+        f"restarts {view.container.restart_count if view.container else len(view.restarts)}",
+        f"limit by {view.limit_mechanism}",
+    ]
+    if view.samples:
+        parts.append(f"samples: {view.samples[-1].source}")
+    line = " | ".join(parts)
+    if view.stale_note:
+        line = f"STALE {view.stale_note} | {line}"
+    return line
+
+
+def draw_memory_plot(plt: Plot, view: MemoryView, width: int, height: int) -> None:
+    """Draw the view onto a plotext plot object (not plotext's global figure).
+
+    The x axis is seconds before ``view.now``; OOM kills are vertical lines labelled ``OOM``,
+    restarts are labelled ``R`` on the floor, so neither depends on colour.
+
+    Args:
+        plt: The plot to draw on; it is cleared first.
+        view: What to draw.
+        width: Plot width in cells, which bounds the number of points drawn.
+        height: Plot height in cells.
+    """
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    window = view.window.total_seconds()
+    start = view.now - view.window
+    points = downsample_max(view.samples, start, view.now, max(width * 2, 10))
+    limit_mib = view.limit_bytes / MIB if view.limit_bytes else None
+    top = max([limit_mib or 0.0] + [y for _, y in points] + [1.0]) * 1.15
+    plt.xlim(-window, 0)
+    plt.ylim(0, top)
+    plt.xlabel("seconds before now")
+    plt.ylabel("MiB")
+    if points:
+        plt.plot([x for x, _ in points], [y for _, y in points], marker="braille", color="cyan")
+    if limit_mib is not None:
+        plt.hline(limit_mib, "red")
+        plt.text(f"limit {limit_mib:.0f} MiB", x=-window * 0.98, y=limit_mib * 1.06, color="red", alignment="left")
+    for killed in view.oom_kills:
+        offset = (killed - view.now).total_seconds()
+        if -window <= offset <= 0:
+            plt.vline(offset, "red")
+            plt.text("OOM", x=offset, y=top * 0.93, color="red", alignment="center")
+    for restarted in view.restarts:
+        offset = (restarted - view.now).total_seconds()
+        if -window <= offset <= 0:
+            plt.text("R", x=offset, y=top * 0.04, color="yellow", alignment="center")
+
+
+class MemoryPlot(PlotextPlot):
+    """The plot part of the memory pane; redraws whenever the view changes."""
+
+    view: reactive[MemoryView | None] = reactive(None)
+    """The snapshot to draw."""
+
+    def render(self):  # type: ignore[override]
+        """Draw the current view at the widget's size, then let textual-plotext render it."""
+        if self.view is not None:
+            draw_memory_plot(self.plt, self.view, self.size.width, self.size.height)
+        return super().render()
+
+
+class MemoryGraph(Vertical, can_focus=True):
+    """The memory pane: a summary line over the plot."""
+
+    DEFAULT_CSS = """
+    MemoryGraph { height: 1fr; }
+    MemoryGraph > #memory-summary { height: auto; }
+    MemoryGraph > MemoryPlot { height: 1fr; }
+    """
+
+    view: reactive[MemoryView | None] = reactive(None)
+    """The snapshot to show; set by the screen."""
+
+    def compose(self) -> ComposeResult:
+        """The summary line and the plot."""
+        yield Static("waiting for the first memory sample...", id="memory-summary")
+        yield MemoryPlot()
+
+    def watch_view(self, view: MemoryView | None) -> None:
+        """Hand the new snapshot down to the summary and the plot."""
+        if view is None:
+            return
+        text = summary_line(view)
+        if view.notes:
+            text += "\n" + " | ".join(view.notes)
+        self.query_one("#memory-summary", Static).update(text)
+        self.query_one(MemoryPlot).view = view
