@@ -1,0 +1,123 @@
+"""Turning what the path walker observes into :class:`~analysis.model.LeakFinding` values.
+
+Kept apart from :mod:`analysis.c_paths` so the wording of findings (which users read in the TUI,
+in reports and in PR bodies) lives in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from analysis.model import FindingKind, LeakFinding
+
+if TYPE_CHECKING:
+    from analysis.c_state import Freed, Owned
+
+LossKind = Literal["overwrite", "redeclared", "end", "return", "break", "continue"]
+"""How the last reference to a block was lost."""
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A loop statement the walker is inside."""
+
+    line: int
+    """Line of the ``while``/``for``/``do`` keyword."""
+    body_id: int
+    """``id()`` of the loop body node, to find the block a fix goes into."""
+    infinite: bool
+    """True for ``while (1)`` and ``for (;;)``: a leak there grows without bound."""
+
+
+class Reporter:
+    """Collects findings for one function, first report per allocation wins."""
+
+    def __init__(self, filename: str, function: str) -> None:
+        """Start an empty report.
+
+        Args:
+            filename: File put on every finding.
+            function: Function put on every finding.
+        """
+        self.filename = filename
+        self.function = function
+        self.names: dict[str, str] = {}
+        """State key -> variable name as written."""
+        self._found: dict[tuple[str, int, FindingKind], LeakFinding] = {}
+        self._allocs: set[tuple[str, int]] = set()
+
+    def findings(self) -> list[LeakFinding]:
+        """The findings so far, in the order found."""
+        return list(self._found.values())
+
+    def leak(self, key: str, owned: Owned, line: int, how: LossKind, in_loop: bool,
+             fix_line: int | None) -> None:
+        """Record that the block held by ``key`` became unreachable.
+
+        Args:
+            key: State key of the variable.
+            owned: Its ownership state at the loss.
+            line: Where the loss happens (assignment, return, closing brace ...).
+            how: What kind of loss it is.
+            in_loop: True when the allocation's loop is still running, so the loss repeats.
+            fix_line: Line after which ``free(var);`` fixes it, when one is safe.
+        """
+        if (key, owned.alloc_line) in self._allocs:
+            return  # the same allocation seen again on another path or loop pass
+        self._allocs.add((key, owned.alloc_line))
+        repeats = in_loop and owned.loop is not None
+        lost = owned.alloc_line if how == "redeclared" else line
+        message = _leak_message(owned, lost, how, repeats)
+        kind = FindingKind.LEAK_IN_LOOP if repeats else FindingKind.LEAK
+        self._add(LeakFinding(
+            file=self.filename, line=owned.alloc_line, function=self.function, kind=kind,
+            message=message, variable=self.names.get(key, key), alloc_line=owned.alloc_line,
+            lost_line=lost, loop_line=owned.loop.line if repeats and owned.loop else None,
+            fix_line=fix_line,
+        ), key)
+
+    def after_free(self, key: str, freed: Freed | None, line: int, kind: FindingKind,
+                   maybe: bool = False) -> None:
+        """Record a double free or a use after free of the block held by ``key``.
+
+        Args:
+            key: State key of the variable.
+            freed: Its freed state.
+            line: Line of the second free or of the use.
+            kind: ``DOUBLE_FREE`` or ``USE_AFTER_FREE``.
+            maybe: True when the first free happened on only some of the paths reaching here.
+        """
+        if freed is None:
+            return
+        name = self.names.get(key, key)
+        what = "freed again" if kind is FindingKind.DOUBLE_FREE else "used"
+        self._add(LeakFinding(
+            file=self.filename, line=line, function=self.function, kind=kind,
+            message=f"{name} {'may be ' if maybe else ''}freed at {freed.line}"
+                    f"{' on another path' if maybe else ''}; {what} at {line}", variable=name,
+            alloc_line=freed.alloc_line, lost_line=None, loop_line=None, fix_line=None,
+        ), key)
+
+    def _add(self, finding: LeakFinding, key: str) -> None:
+        self._found.setdefault((key, finding.line, finding.kind), finding)
+
+
+def _leak_message(owned: Owned, lost: int, how: LossKind, repeats: bool) -> str:
+    where = f"allocated at {owned.alloc_line}"
+    if repeats and owned.loop is not None:
+        where += f" in loop at {owned.loop.line}"
+    loss = {
+        "overwrite": f"overwritten at {lost}" + (" on the next iteration" if repeats else ""),
+        "redeclared": f"overwritten at {lost} on the next iteration",
+        "end": f"goes out of scope at {lost}" + (" at the end of every iteration" if repeats else ""),
+        "return": f"still held at the return at {lost}",
+        "break": f"still held at the break at {lost}",
+        "continue": f"lost at the continue at {lost}",
+    }[how]
+    tail = "never freed"
+    if repeats and owned.loop is not None:
+        tail += " — grows without bound" if owned.loop.infinite else " — leaks on every iteration"
+    if owned.mixed:
+        tail += " (on some paths)"
+    return f"{where}; {loss}; {tail}"
