@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+from dataclasses import dataclass
+from typing import Any
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,20 +29,47 @@ async def wait_until(pilot, predicate: Callable[[], object], *, timeout: float =
         await pilot.pause(0.05)
 
 
-@pytest.fixture(scope="session")
-def started_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Path]]:
-    """One demo scenario for the session, started and past its first incident.
+def culprit_sha(repo: Path) -> str:
+    """The newest commit on main that changed the number of ``free(buffer);`` in worker.c.
 
-    Session-scoped because each start costs a build and an OOM kill (~6 s); tests that write
-    (ack, PR) assert on what they changed, not on a pristine store.
+    Found with git's own pickaxe, independently of the ranking under test.
     """
+    out = subprocess.run(
+        ["git", "-C", str(repo), "log", "--format=%H", "-S", "free(buffer);", "main", "--", "worker.c"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    return out[0]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[DemoRun]:
+    """A demo scenario of its own, started and past its first incident.
+
+    Each test gets a fresh one (about a second at speed 20: build, then a real OOM kill) so
+    tests that write (acknowledge, PR, merge) never see each other's state.
+    """
+    from tui.commands.demo import demo_sources
     from tui.sources.demo import DemoScenario
 
-    state_dir = tmp_path_factory.mktemp("demo-state")
+    state_dir = tmp_path / "state"
     scenario = DemoScenario(state_dir, speed=20.0)
     scenario.start()
     try:
-        scenario.wait_for_incident(60)
-        yield scenario, state_dir
+        incident = scenario.wait_for_incident(60)
+        yield DemoRun(scenario, state_dir, incident, demo_sources(scenario, state_dir, read_only=False))
     finally:
         scenario.stop()
+
+
+@dataclass
+class DemoRun:
+    """A started demo and what tests need from it."""
+
+    scenario: Any
+    """The :class:`tui.sources.demo.DemoScenario`."""
+    state_dir: Path
+    """Its state directory."""
+    incident: Any
+    """The incident its first OOM kill triggered."""
+    sources: Any
+    """The demo's :class:`tui.session.SourceSet`."""

@@ -57,7 +57,7 @@ def test_first_oom_kill_triggers_exactly_one_incident(scenario: DemoScenario) ->
     assert [i.id for i in scenario.incidents.open_incidents()] == [incident.id]
     assert incident.status is IncidentStatus.TRIGGERED
     info = workload.describe()
-    assert incident.title.startswith(f"OOMKilled: {info.container} in {info.pod} restarted")
+    assert incident.title == f"OOMKilled: {info.container} in {info.pod} (exit 137, limit 64Mi)"
     entries = scenario.incidents.log_entries(incident.id)
     assert "Sam Okafor" in entries[-1].summary
     assert scenario.incidents.on_call(incident.id).team == "Ads Platform"

@@ -54,7 +54,9 @@ def test_memory_summary_states_value_percent_state_and_mechanism() -> None:
     # THEN the header names the value, the percentage, the state and how the limit is enforced
     assert "30.0 MiB / 64.0 MiB (47% of limit)" in line
     assert "WAITING (CrashLoopBackOff)" in line
-    assert "OOM kills 1" in line and "restarts 2" in line and "limit by cgroup-v1" in line
+    assert "OOM kills 1" in line and "restarts 2" in line
+    # AND the second line says how the limit is enforced and where samples come from
+    assert line.splitlines()[1] == "limit by cgroup-v1 | samples: cgroup-v1"
 
 
 def test_timeline_times_switch_between_utc_and_local(monkeypatch) -> None:
@@ -86,8 +88,10 @@ def test_header_shows_status_in_words() -> None:
                         NOW - timedelta(minutes=3), assignee="Dana Ortiz")
     text = header_text(HeaderView(incident, "ads-demo-service", "demo"), now=NOW)
     # THEN the status, urgency, assignee and age are words on the first line
-    assert text.splitlines()[0].startswith("#1001 !! TRIGGERED | urgency high | assignee Dana Ortiz")
-    assert "(3 min ago)" in text
+    assert text.splitlines()[0].startswith("#1001 !! TRIGGERED | high urgency | Dana Ortiz")
+    assert "3 min ago" in text
+    # AND the service and title follow on the second line
+    assert text.splitlines()[1] == "ads-demo-service: OOMKilled: worker"
 
 
 def test_reasons_are_listed_strongest_first_with_weights() -> None:

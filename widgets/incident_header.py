@@ -41,10 +41,10 @@ def header_text(view: HeaderView, now: datetime | None = None) -> str:
         incident = view.incident
         age = int((now - incident.created_at).total_seconds() // 60)
         line = (
-            f"#{incident.number} {STATUS_MARKS[incident.status]} | urgency {incident.urgency}"
-            f" | assignee {incident.assignee or 'none'} | {incident.service}"
-            f" | opened {incident.created_at.astimezone(timezone.utc):%H:%M:%S} UTC ({age} min ago)"
-            f" [{view.mode}]\n{incident.title}"
+            f"#{incident.number} {STATUS_MARKS[incident.status]} | {incident.urgency} urgency"
+            f" | {incident.assignee or 'unassigned'}"
+            f" | {incident.created_at.astimezone(timezone.utc):%H:%M:%S} UTC, {age} min ago"
+            f" | {view.mode}\n{incident.service}: {incident.title}"
         )
     if view.stale_note:
         line += f"\nSTALE incidents: {view.stale_note}"
@@ -55,7 +55,7 @@ class IncidentHeader(Static):
     """Shows the incident's identity and state; status classes drive the colour."""
 
     DEFAULT_CSS = """
-    IncidentHeader { height: auto; padding: 0 1; background: $panel; }
+    IncidentHeader { height: auto; padding: 0 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     IncidentHeader.-triggered { background: $error 40%; }
     IncidentHeader.-acknowledged { background: $warning 30%; }
     IncidentHeader.-resolved { background: $success 30%; }

@@ -53,18 +53,19 @@ def summary_line(view: MemoryView) -> str:
     """The one-line header above the graph: value, % of limit, state, counts, mechanism."""
     summary = summarize(view.samples, view.limit_bytes)
     percent = f" ({summary.percent_of_limit:.0f}% of limit)" if summary.percent_of_limit is not None else ""
-    parts = [
+    figures = [
         f"{format_bytes(summary.current_bytes)} / {format_bytes(view.limit_bytes)}{percent}",
         state_label(view.container),
         f"OOM kills {len(view.oom_kills)}",
         f"restarts {view.container.restart_count if view.container else len(view.restarts)}",
-        f"limit by {view.limit_mechanism}",
     ]
+    provenance = [f"limit by {view.limit_mechanism}"]
     if view.samples:
-        parts.append(f"samples: {view.samples[-1].source}")
-    line = " | ".join(parts)
+        provenance.append(f"samples: {view.samples[-1].source}")
+    provenance.extend(view.notes)
+    line = " | ".join(figures) + "\n" + " | ".join(provenance)
     if view.stale_note:
-        line = f"STALE {view.stale_note} | {line}"
+        line = f"STALE {view.stale_note}\n{line}"
     return line
 
 
@@ -125,7 +126,7 @@ class MemoryGraph(Vertical, can_focus=True):
 
     DEFAULT_CSS = """
     MemoryGraph { height: 1fr; }
-    MemoryGraph > #memory-summary { height: auto; }
+    MemoryGraph > #memory-summary { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
     MemoryGraph > MemoryPlot { height: 1fr; }
     """
 
@@ -141,8 +142,5 @@ class MemoryGraph(Vertical, can_focus=True):
         """Hand the new snapshot down to the summary and the plot."""
         if view is None:
             return
-        text = summary_line(view)
-        if view.notes:
-            text += "\n" + " | ".join(view.notes)
-        self.query_one("#memory-summary", Static).update(text)
+        self.query_one("#memory-summary", Static).update(summary_line(view))
         self.query_one(MemoryPlot).view = view

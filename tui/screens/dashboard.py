@@ -51,6 +51,9 @@ PANES: tuple[tuple[str, str], ...] = (
 )
 """Pane IDs and their titles, in focus-key order."""
 
+MEMORY_WINDOW = timedelta(minutes=5)
+"""The longest stretch of history the memory graph draws."""
+
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 36
 """Below either size the four panes do not fit, so one is shown at a time, like tabs."""
 
@@ -71,6 +74,8 @@ class DashboardScreen(DashboardActions, Screen[None]):
         Binding("t", "toggle_time", "UTC/local"),
         Binding("z", "zoom", "Zoom"),
         Binding("question_mark", "help", "Help"),
+        Binding("tab", "cycle_pane(1)", "Next pane", show=False),
+        Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False),
         Binding("1", "focus_pane(0)", "Memory", show=False),
         Binding("2", "focus_pane(1)", "Timeline", show=False),
         Binding("3", "focus_pane(2)", "Suspects", show=False),
@@ -176,7 +181,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
 
     def on_mount(self) -> None:
         """Start polling and draw the first frame."""
-        self._update_pane_titles()
+        self.call_after_refresh(self._update_pane_titles)
         self._update_header()
         self.poll_workload()
         self.poll_incident()
@@ -372,8 +377,13 @@ class DashboardScreen(DashboardActions, Screen[None]):
         info = self._info
         now = datetime.now(timezone.utc)
         restarts = tuple(e.at for e in self._workload_events if e.kind is TimelineKind.RESTART)
+        # Show at most five minutes, but no more than there is history, so the first minute of a
+        # session fills the graph instead of hugging its right edge.
+        observed = now - self._history[0].at if self._history else timedelta(0)
+        window = min(MEMORY_WINDOW, max(timedelta(minutes=1), observed))
         self.query_one(MemoryGraph).view = MemoryView(
-            samples=tuple(s for s in self._history if s.at >= now - timedelta(minutes=5)),
+            samples=tuple(s for s in self._history if s.at >= now - window),
+            window=window,
             limit_bytes=info.limit_bytes if info else None,
             now=now,
             oom_kills=tuple(k.at for k in self._oom_kills),

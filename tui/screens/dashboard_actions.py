@@ -155,6 +155,16 @@ class DashboardActions:
                 widget.focus()
                 return
 
+    def action_cycle_pane(self: DashboardScreen, step: int) -> None:
+        """Focus the next (or previous) pane; in compact mode it also comes to the front.
+
+        Tab moves by pane rather than by widget because hidden panes (compact mode) are not in
+        Textual's focus chain, and each pane has one focusable view anyway.
+        """
+        from tui.screens.dashboard import PANES
+
+        self.action_focus_pane((self.active_pane + step) % len(PANES))
+
     def action_help(self: DashboardScreen) -> None:
         """Show the key help."""
         self.app.push_screen(HelpScreen())

@@ -150,9 +150,9 @@ class DemoScenario:
             if self.store.open_incidents():
                 return
             workload = self.workload.describe()
-            times = "time" if kill.restart_count == 1 else "times"
+            limit_mib = (workload.limit_bytes or 0) / MIB
             title = (f"OOMKilled: {workload.container} in {workload.pod} "
-                     f"restarted {kill.restart_count} {times}")
+                     f"(exit {kill.exit_code}, limit {limit_mib:.0f}Mi)")
             details = (f"exit code {kill.exit_code}, memory limit "
                        f"{(workload.limit_bytes or 0) / MIB:.0f}Mi, namespace {workload.namespace}")
             self._incident = self.store.trigger(title, at=kill.at, details=details)
