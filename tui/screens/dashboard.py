@@ -372,7 +372,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
 
     def _update_memory(self) -> None:
         """Hand the memory pane a new snapshot."""
-        if self._info is None and not self._history:
+        if self._info is None and not self._history and self._stale.note("workload") is None:
             return
         info = self._info
         now = datetime.now(timezone.utc)
