@@ -7,8 +7,9 @@ written on top of the default branch's tip and ``refs/heads/incident/<id>-fix`` 
 it does not exist yet. The working tree, the index, ``HEAD`` and the default branch never change,
 so this is safe to run in a checkout someone is working in.
 
-A local repository has no pull requests, so a :class:`PullRequestRegistry` numbers them: the
-in-memory one here for tests and the CLI, a persistent one in the demo.
+A local repository has no pull requests, so a
+:class:`~tui.sources.pr_registry.PullRequestRegistry` numbers them: an in-memory one for tests and
+the CLI, the demo's persistent store in the demo.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from os import PathLike
 from pathlib import Path, PurePosixPath
-from typing import Protocol, runtime_checkable
 
 from analysis.diffs import changed_lines
 from analysis.model import Commit, FileChange, Fix, Incident, PullRequest
@@ -36,6 +36,11 @@ from tui.sources.git_cmd import (
     split_message,
     utc,
 )
+from tui.sources.pr_registry import (
+    InMemoryPullRequestRegistry,
+    ListablePullRequestRegistry,
+    PullRequestRegistry,
+)
 
 DEFAULT_IDENTITY = ("incident-tui", "incident-tui@localhost")
 """Author and committer of fix commits when the repository's git config names nobody."""
@@ -47,62 +52,6 @@ between commits, and the exact window is applied afterwards in Python."""
 _GITHUB_MERGE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
 _INCIDENT_BRANCH = re.compile(r"incident/([^\s'\"]+)-fix")
 _REMOTE = re.compile(r"(?:[:/])([^/:]+)/([^/]+?)(?:\.git)?/?$")
-
-
-class PullRequestRegistry(Protocol):
-    """Where fix PRs of a local repository are recorded and numbered."""
-
-    def find_pr(self, incident_id: str) -> PullRequest | None:
-        """The PR recorded for an incident, if any."""
-        ...
-
-    def record_pr(self, incident_id: str, pr: PullRequest) -> PullRequest:
-        """Record a PR for an incident and return it with its number assigned.
-
-        Recording again for the same incident returns the PR already recorded.
-        """
-        ...
-
-
-@runtime_checkable
-class ListablePullRequestRegistry(PullRequestRegistry, Protocol):
-    """A registry that can also list what it holds (used to recognise merged fix PRs)."""
-
-    def pull_requests(self) -> list[PullRequest]:
-        """Every recorded PR, in order of number."""
-        ...
-
-
-class InMemoryPullRequestRegistry:
-    """A thread-safe registry that lives as long as the process; numbers start at ``first``."""
-
-    def __init__(self, first: int = 1) -> None:
-        """Create an empty registry.
-
-        Args:
-            first: Number given to the first recorded PR.
-        """
-        self._lock = threading.Lock()
-        self._next = first
-        self._by_incident: dict[str, PullRequest] = {}
-
-    def find_pr(self, incident_id: str) -> PullRequest | None:
-        """The PR recorded for ``incident_id``, if any."""
-        with self._lock:
-            return self._by_incident.get(incident_id)
-
-    def record_pr(self, incident_id: str, pr: PullRequest) -> PullRequest:
-        """Number and keep ``pr``; an incident keeps its first PR."""
-        with self._lock:
-            if incident_id not in self._by_incident:
-                self._by_incident[incident_id] = replace(pr, number=self._next, reused=False)
-                self._next += 1
-            return self._by_incident[incident_id]
-
-    def pull_requests(self) -> list[PullRequest]:
-        """Every recorded PR, in order of number."""
-        with self._lock:
-            return sorted(self._by_incident.values(), key=lambda pr: pr.number)
 
 
 class LocalGitCodeSource:
@@ -416,3 +365,6 @@ class LocalGitCodeSource:
         return self._git.text(
             "commit-tree", tree, "-p", base, "-F", "-", input=message.encode("utf-8"), env=identity
         )
+
+
+__all__ = ["InMemoryPullRequestRegistry", "ListablePullRequestRegistry", "LocalGitCodeSource", "PullRequestRegistry"]

@@ -12,17 +12,14 @@ forked the child exits, so the worker dies with the supervisor, and with the app
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import random
 import signal
 import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +34,7 @@ from analysis.model import (
     WorkloadInfo,
 )
 from tui.sources.demo.limits import MemoryLimiter, choose_limiter
+from tui.sources.demo.names import WorkloadNames, pod_name
 from tui.sources.demo.repo_builder import run_git
 from tui.sources.demo.worker import WorkerBuild, build_worker
 
@@ -55,44 +53,9 @@ SAMPLE_INTERVAL = 0.25
 """Seconds between memory samples at speed 1 (shortened with speed, never below 0.05)."""
 EVENT_SOURCE = "demo"
 """``TimelineEntry.source`` of the supervisor's events."""
-_POD_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for generated names
-
-
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class WorkloadNames:
-    """The Kubernetes-shaped names the demo workload reports."""
-
-    service: str = "ads-demo-service"
-    """PagerDuty service the workload maps to."""
-    namespace: str = "demo"
-    """Namespace shown for the pod."""
-    deployment: str = "worker-deployment"
-    """Deployment name; pod names start with it."""
-    container: str = "worker-container"
-    """Container name."""
-    cpu_limit: str = "250m"
-    """CPU limit as written in the manifest (shown, not enforced)."""
-    environment: str = "local demo process (no cluster)"
-    """Where the workload runs."""
-
-
-def pod_name(deployment: str, sha: str, rng: random.Random | None = None) -> str:
-    """A pod name like Kubernetes makes: ``<deployment>-<template hash>-<5 random chars>``.
-
-    Args:
-        deployment: Deployment name.
-        sha: Deployed commit; the template hash is derived from it, so it changes per rollout.
-        rng: Random source for the suffix.
-    """
-    digest = hashlib.sha256(sha.encode()).digest()
-    template = "".join(_POD_ALPHABET[b % len(_POD_ALPHABET)] for b in digest[:10])
-    suffix = "".join((rng or random).choice(_POD_ALPHABET) for _ in range(5))
-    return f"{deployment}-{template}-{suffix}"
 
 
 class WorkerSupervisor:
