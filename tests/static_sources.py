@@ -32,26 +32,26 @@ class StaticIncidents:
             "ads-demo-service", "high", IncidentStatus.TRIGGERED, KILL + timedelta(seconds=1), assignee="Sam Okafor",
         )
 
-    def open_incidents(self) -> list[Incident]:
+    async def open_incidents(self) -> list[Incident]:
         return [self._incident]
 
-    def incident(self, incident_id: str) -> Incident:
+    async def incident(self, incident_id: str) -> Incident:
         return self._incident
 
-    def log_entries(self, incident_id: str) -> list[TimelineEntry]:
+    async def log_entries(self, incident_id: str) -> list[TimelineEntry]:
         at = self._incident.created_at
         return [
             TimelineEntry(at, TimelineKind.INCIDENT, "Triggered: OOMKilled: worker-container", "pagerduty"),
             TimelineEntry(at, TimelineKind.INCIDENT, "Notified Sam Okafor (@sokafor) by push", "pagerduty"),
         ]
 
-    def acknowledge(self, incident_id: str) -> Incident:
+    async def acknowledge(self, incident_id: str) -> Incident:
         return self._incident
 
-    def add_note(self, incident_id: str, content: str) -> None:
+    async def add_note(self, incident_id: str, content: str) -> None:
         return None
 
-    def on_call(self, incident_id: str) -> OnCallTeam:
+    async def on_call(self, incident_id: str) -> OnCallTeam:
         return OnCallTeam("Ads Platform", "Ads Platform - Default", (Responder("Sam Okafor", "sokafor", 1),))
 
 

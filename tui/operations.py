@@ -1,17 +1,19 @@
 """The writes and the report: one code path for the dashboard's keys and the headless commands.
 
-Every function here blocks (it calls sources) and is run from a worker or a script, never on the
-UI thread. Writes check ``read_only`` first and are idempotent by construction of the sources.
+The functions that talk to the incident source are coroutines (that source is async); blocking
+calls to the workload and code sources inside them run in threads, so none of this blocks the UI
+loop. Writes check ``read_only`` first and are idempotent by construction of the sources.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from analysis.model import Incident, IncidentStatus, PullRequest, TimelineEntry, TimelineKind
+from analysis.model import Incident, IncidentStatus, OnCallTeam, PullRequest, TimelineEntry, TimelineKind
 from analysis.pr_text import fix_branch, fix_pr_body, fix_pr_title, pr_note
 from analysis.report import ReportData, render_report, report_json
 from tui.investigation import Investigation
@@ -25,7 +27,7 @@ def _refuse_in_read_only(sources: SourceSet, what: str) -> None:
         raise ReadOnlyError(f"read-only mode: {what} refused (start without --read-only to allow writes)")
 
 
-def acknowledge(sources: SourceSet, incident: Incident) -> Incident:
+async def acknowledge(sources: SourceSet, incident: Incident) -> Incident:
     """Acknowledge the incident unless it already is.
 
     Raises:
@@ -34,7 +36,7 @@ def acknowledge(sources: SourceSet, incident: Incident) -> Incident:
     _refuse_in_read_only(sources, "acknowledge")
     if incident.status is not IncidentStatus.TRIGGERED:
         return incident
-    return sources.incidents.acknowledge(incident.id)
+    return await sources.incidents.acknowledge(incident.id)
 
 
 def fix_pr_preview(incident: Incident, investigation: Investigation, report_name: str | None) -> tuple[str, str]:
@@ -50,7 +52,7 @@ def fix_pr_preview(incident: Incident, investigation: Investigation, report_name
     return title, body
 
 
-def open_fix_pr(
+async def open_fix_pr(
     sources: SourceSet,
     incident: Incident,
     investigation: Investigation,
@@ -68,14 +70,14 @@ def open_fix_pr(
         SourceError: When there is no fix or the code host fails.
     """
     _refuse_in_read_only(sources, "opening the fix PR")
-    existing = sources.code.find_fix_pr(incident)
+    existing = await asyncio.to_thread(sources.code.find_fix_pr, incident)
     if existing is not None:
         return existing
     title, body = fix_pr_preview(incident, investigation, report_name)
     assert investigation.fix is not None  # fix_pr_preview raised otherwise
-    pr = sources.code.open_fix_pr(incident, investigation.fix, title, body)
+    pr = await asyncio.to_thread(sources.code.open_fix_pr, incident, investigation.fix, title, body)
     if add_note and not pr.reused:
-        sources.incidents.add_note(incident.id, pr_note(incident, pr.number, pr.url, investigation.fix))
+        await sources.incidents.add_note(incident.id, pr_note(incident, pr.number, pr.url, investigation.fix))
     return pr
 
 
@@ -84,7 +86,7 @@ def pr_target(sources: SourceSet, incident: Incident) -> str:
     return f"branch {fix_branch(incident)} -> {sources.code.default_branch} of {sources.code.repository}"
 
 
-def collect_report_data(
+async def collect_report_data(
     sources: SourceSet,
     incident: Incident,
     investigation: Investigation | None,
@@ -101,20 +103,30 @@ def collect_report_data(
     Returns:
         Everything :func:`analysis.report.render_report` needs.
     """
-    incident = sources.incidents.incident(incident.id)
+    incident = await sources.incidents.incident(incident.id)
+    log_entries = await sources.incidents.log_entries(incident.id)
+    on_call = await sources.incidents.on_call(incident.id)
+    return await asyncio.to_thread(_blocking_report_data, sources, incident, log_entries, on_call, investigation, pr)
+
+
+def _blocking_report_data(
+    sources: SourceSet,
+    incident: Incident,
+    log_entries: list[TimelineEntry],
+    on_call: OnCallTeam,
+    investigation: Investigation | None,
+    pr: PullRequest | None,
+) -> ReportData:
+    """The part of :func:`collect_report_data` that reads the blocking workload and code sources."""
     workload = sources.workload
-    timeline = sorted(
-        [*sources.incidents.log_entries(incident.id), *workload.events(), *_commit_entries(investigation)],
-        key=lambda entry: entry.at,
-    )
-    deployments = workload.deployments()
-    merged = ()
+    timeline = sorted([*log_entries, *workload.events(), *_commit_entries(investigation)], key=lambda entry: entry.at)
+    merged: tuple[PullRequest, ...] = ()
     if investigation is not None:
         merged = tuple(sources.code.merged_pull_requests(investigation.window_start, datetime.now(timezone.utc)))
     return ReportData(
         incident=incident,
         workload=workload.describe(),
-        on_call=sources.incidents.on_call(incident.id),
+        on_call=on_call,
         timeline=tuple(timeline),
         memory=tuple(workload.memory_since(None)),
         oom_kills=tuple(workload.oom_kills()),
@@ -122,7 +134,7 @@ def collect_report_data(
         suspects=investigation.suspects if investigation else (),
         fix=investigation.fix if investigation else None,
         pr=pr or sources.code.find_fix_pr(incident),
-        deployments=tuple(deployments),
+        deployments=tuple(workload.deployments()),
         merged_prs=merged,
         repository=sources.code.repository,
         generated_at=datetime.now(timezone.utc),
@@ -171,7 +183,7 @@ def write_report(state_dir: Path, incident: Incident, markdown: str) -> Path:
     raise SourceError(f"could not find a free report name in {reports}")
 
 
-def generate_report(
+async def generate_report(
     sources: SourceSet, incident: Incident, investigation: Investigation | None, pr: PullRequest | None
 ) -> tuple[str, dict, Path]:
     """Collect, render and write the report.
@@ -179,6 +191,7 @@ def generate_report(
     Returns:
         The Markdown, the JSON summary and the path written.
     """
-    data = collect_report_data(sources, incident, investigation, pr)
+    data = await collect_report_data(sources, incident, investigation, pr)
     markdown = render_report(data)
-    return markdown, report_json(data), write_report(sources.state_dir, data.incident, markdown)
+    path = await asyncio.to_thread(write_report, sources.state_dir, data.incident, markdown)
+    return markdown, report_json(data), path

@@ -82,10 +82,11 @@ def demo_sources(scenario, state_dir: Path, *, read_only: bool):
     """
     from tui.session import SourceSet
     from tui.sources.git_local import LocalGitCodeSource
+    from tui.sources.threaded import ThreadedIncidentSource
 
     code = LocalGitCodeSource(scenario.repo_path, default_branch=scenario.default_branch, pr_registry=scenario.store)
     return SourceSet(
-        incidents=scenario.incidents,
+        incidents=ThreadedIncidentSource(scenario.incidents),
         workload=scenario.workload,
         code=code,
         state_dir=state_dir,
@@ -101,15 +102,25 @@ def run_headless(args: argparse.Namespace, scenario, sources) -> int:
     Returns:
         The exit code.
     """
+    import asyncio
+
+    return asyncio.run(_headless(args, scenario, sources))
+
+
+async def _headless(args: argparse.Namespace, scenario, sources) -> int:
+    """The headless run, on the same coroutines the dashboard's keys use."""
+    import asyncio
+
     from tui import operations
     from tui.investigation import investigate
 
     print(f"waiting up to {args.timeout:.0f}s for the worker to be OOM-killed...", file=sys.stderr)
-    incident = scenario.wait_for_incident(args.timeout)
+    incident = await asyncio.to_thread(scenario.wait_for_incident, args.timeout)
     print(f"incident #{incident.number} {incident.id}: {incident.title}", file=sys.stderr)
     kills = sources.workload.oom_kills()
     anchor = kills[0].at if kills else incident.created_at
-    investigation = investigate(
+    investigation = await asyncio.to_thread(
+        investigate,
         sources.code,
         first_oom=anchor,
         deployments=sources.workload.deployments(),
@@ -117,13 +128,13 @@ def run_headless(args: argparse.Namespace, scenario, sources) -> int:
         window=sources.window,
     )
     if args.ack:
-        incident = operations.acknowledge(sources, incident)
+        incident = await operations.acknowledge(sources, incident)
         print(f"acknowledged: status {incident.status.value}", file=sys.stderr)
     pr = None
     if args.open_pr:
-        pr = operations.open_fix_pr(sources, incident, investigation)
+        pr = await operations.open_fix_pr(sources, incident, investigation)
         print(f"fix PR #{pr.number} on {pr.branch}{' (reused)' if pr.reused else ''}", file=sys.stderr)
-    markdown, summary, path = operations.generate_report(sources, incident, investigation, pr)
+    markdown, summary, path = await operations.generate_report(sources, incident, investigation, pr)
     print(f"report written to {path}", file=sys.stderr)
     if args.report:
         args.report.write_text(markdown, encoding="utf-8")

@@ -224,7 +224,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
                 self.active_pane = index
                 return
 
-    # ----- polling (thread workers: read, then post; never touch widgets) -------------------
+    # ----- polling (workers read, then post; they never touch widgets) --------------------
 
     @work(thread=True, exclusive=True, group="workload", exit_on_error=False)
     def poll_workload(self) -> None:
@@ -244,17 +244,17 @@ class DashboardScreen(DashboardActions, Screen[None]):
             return
         self.post_message(message)
 
-    @work(thread=True, exclusive=True, group="incident", exit_on_error=False)
-    def poll_incident(self) -> None:
-        """Read the incident (or find the newest open one) and its log."""
+    @work(exclusive=True, group="incident", exit_on_error=False)
+    async def poll_incident(self) -> None:
+        """Read the incident (or find the newest open one) and its log (async: httpx in live mode)."""
         incidents = self.sources.incidents
         try:
             if self._incident_id is None:
-                open_incidents = incidents.open_incidents()
+                open_incidents = await incidents.open_incidents()
                 incident = open_incidents[0] if open_incidents else None
             else:
-                incident = incidents.incident(self._incident_id)
-            entries = tuple(incidents.log_entries(incident.id)) if incident else ()
+                incident = await incidents.incident(self._incident_id)
+            entries = tuple(await incidents.log_entries(incident.id)) if incident else ()
         except Exception as error:  # shown as stale; the next poll retries
             self.post_message(self.SourceFailed("incidents", str(error) or type(error).__name__))
             return

@@ -55,7 +55,7 @@ class DashboardActions:
         if not await self.app.push_screen_wait(ConfirmScreen(question, detail, confirm_label="Acknowledge")):
             return
         try:
-            self.incident = await asyncio.to_thread(operations.acknowledge, self.sources, incident)
+            self.incident = await operations.acknowledge(self.sources, incident)
         except SourceError as error:
             self.notify(str(error), title="Acknowledge failed", severity="error")
             return
@@ -70,8 +70,8 @@ class DashboardActions:
             return
         self.notify("Generating the incident report...")
         try:
-            markdown, _summary, path = await asyncio.to_thread(
-                operations.generate_report, self.sources, incident, self.investigation, self.pr
+            markdown, _summary, path = await operations.generate_report(
+                self.sources, incident, self.investigation, self.pr
             )
         except (SourceError, OSError) as error:
             self.notify(str(error), title="Report failed", severity="error")
@@ -99,12 +99,8 @@ class DashboardActions:
                 if not await self.app.push_screen_wait(preview):
                     return
                 try:
-                    existing = await asyncio.to_thread(
-                        operations.open_fix_pr,
-                        self.sources,
-                        incident,
-                        investigation,
-                        report_name=report.name if report else None,
+                    existing = await operations.open_fix_pr(
+                        self.sources, incident, investigation, report_name=report.name if report else None
                     )
                 except SourceError as error:
                     self.notify(str(error), title="Fix PR failed", severity="error")

@@ -38,30 +38,63 @@ class ReadOnlyError(SourceError):
 
 
 class IncidentSource(Protocol):
-    """PagerDuty, or the demo's local incident store."""
+    """PagerDuty, or the demo's local incident store.
 
-    def open_incidents(self) -> list[Incident]:
+    Async, because the live client is httpx's ``AsyncClient`` (STYLE.md rule 4): the dashboard
+    awaits these in async workers on the UI loop. A blocking store is adapted with
+    :class:`tui.sources.threaded.ThreadedIncidentSource`.
+    """
+
+    async def open_incidents(self) -> list[Incident]:
         """Triggered and acknowledged incidents of the mapped services, newest first."""
         ...
 
-    def incident(self, incident_id: str) -> Incident:
+    async def incident(self, incident_id: str) -> Incident:
         """One incident. Raises :class:`NotFoundError` when it does not exist."""
         ...
 
-    def log_entries(self, incident_id: str) -> list[TimelineEntry]:
+    async def log_entries(self, incident_id: str) -> list[TimelineEntry]:
         """The incident's log entries as timeline entries, oldest first."""
         ...
 
-    def acknowledge(self, incident_id: str) -> Incident:
+    async def acknowledge(self, incident_id: str) -> Incident:
         """Acknowledge the incident; acknowledging an acknowledged incident changes nothing."""
         ...
 
-    def add_note(self, incident_id: str, content: str) -> None:
+    async def add_note(self, incident_id: str, content: str) -> None:
         """Attach a note to the incident."""
         ...
 
-    def on_call(self, incident_id: str) -> OnCallTeam:
+    async def on_call(self, incident_id: str) -> OnCallTeam:
         """Who was on call for the incident's service."""
+        ...
+
+
+class BlockingIncidentSource(Protocol):
+    """The same operations, blocking (the demo's SQLite store)."""
+
+    def open_incidents(self) -> list[Incident]:
+        """See :meth:`IncidentSource.open_incidents`."""
+        ...
+
+    def incident(self, incident_id: str) -> Incident:
+        """See :meth:`IncidentSource.incident`."""
+        ...
+
+    def log_entries(self, incident_id: str) -> list[TimelineEntry]:
+        """See :meth:`IncidentSource.log_entries`."""
+        ...
+
+    def acknowledge(self, incident_id: str) -> Incident:
+        """See :meth:`IncidentSource.acknowledge`."""
+        ...
+
+    def add_note(self, incident_id: str, content: str) -> None:
+        """See :meth:`IncidentSource.add_note`."""
+        ...
+
+    def on_call(self, incident_id: str) -> OnCallTeam:
+        """See :meth:`IncidentSource.on_call`."""
         ...
 
 
