@@ -25,5 +25,9 @@ test-tools:
 test: $(STAMP) test-tools
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+bench: $(STAMP)
+	bash .ci/install-bench-tools
+	$(BIN)/python bench/compare.py --markdown docs/ANALYZER.md
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

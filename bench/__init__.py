@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of incident-tui's C leak analyzer against gcc, clang and cppcheck."""

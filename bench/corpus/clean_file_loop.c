@@ -1,0 +1,27 @@
+/* CATEGORY: clean-file
+ * Each file in the list is opened, counted and closed. */
+#include <stdio.h>
+#include <stdlib.h>
+
+/* EXPECT: none */
+static long total_lines(const char *const *paths, int n) {
+    long lines = 0;
+    for (int i = 0; i < n; i++) {
+        FILE *f = fopen(paths[i], "r");
+        if (f == NULL)
+            continue;
+        int c;
+        while ((c = fgetc(f)) != EOF)
+            if (c == '\n')
+                lines++;
+        fclose(f);
+    }
+    return lines;
+}
+
+/* EXPECT: none */
+int main(void) {
+    const char *paths[] = {"/etc/hostname", "/etc/passwd"};
+    printf("%ld\n", total_lines(paths, 2));
+    return 0;
+}
