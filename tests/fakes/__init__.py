@@ -1,0 +1,1 @@
+"""Stateful fakes of the vendor APIs incident-tui talks to, served over real HTTP on loopback."""
