@@ -1,0 +1,396 @@
+"""The live workload source: a Deployment's pod on a Kubernetes cluster, via the official client.
+
+:class:`KubernetesWorkloadSource` implements :class:`~tui.sources.base.WorkloadSource`. It blocks
+(the ``kubernetes`` client is synchronous), so the dashboard calls it from thread workers.
+
+Pods come from a background watch (``list`` then ``watch`` from the list's resourceVersion, like an
+informer); until the watch has listed once, or when it fails, reads list the pods directly, no more
+often than ``refresh_interval``. Every pod version seen is *observed*: OOM terminations are
+remembered (``lastState`` is overwritten on the next crash and cleared from view once the pod runs
+again, so the evidence would otherwise vanish), ``restartCount`` deltas become restarts and
+``CrashLoopBackOff`` becomes back-off entries. Pod events are kept after the API server expires them.
+
+Memory comes from metrics-server, else the kubelet summary through the node proxy, sampled when
+:meth:`memory_since` is called but at most every ``sample_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from analysis.model import (
+    ContainerState,
+    Deployment,
+    MemorySample,
+    OomKill,
+    TimelineEntry,
+    WorkloadInfo,
+)
+from tui.config import ServiceMapping
+from tui.sources import kubernetes_parse as parse
+from tui.sources.base import NotFoundError, SourceError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MIB = 1024 * 1024
+NO_METRICS_NOTE = "no metrics: metrics-server and the kubelet summary are unavailable"
+"""``describe().notes`` entry when neither memory source answers."""
+REQUEST_TIMEOUT = (5.0, 30.0)
+"""(connect, read) seconds for ordinary requests."""
+WATCH_READ_TIMEOUT = 60.0
+"""Seconds a quiet watch may sit idle before it is reconnected."""
+
+
+class KubernetesWorkloadSource:
+    """One container of the newest pod matching a service's selector, read through the Kubernetes API."""
+
+    def __init__(
+        self,
+        service: ServiceMapping,
+        *,
+        context: str | None = None,
+        api_client: Any | None = None,
+        sample_interval: float = 5.0,
+        refresh_interval: float = 10.0,
+        max_samples: int = 5_000,
+        watch: bool = True,
+    ) -> None:
+        """Create the source; no request is made until the first read.
+
+        Args:
+            service: Namespace, label selector and container to watch.
+            context: kubeconfig context (the current one when ``None``); ignored with ``api_client``.
+            api_client: A ready ``kubernetes.client.ApiClient`` (tests); otherwise one is built from
+                the kubeconfig, or the in-cluster service account, as kubectl does.
+            sample_interval: Minimum seconds between memory samples (metrics-server resolves 10-60 s).
+            refresh_interval: Minimum seconds between direct pod lists, event lists and ReplicaSet lists.
+            max_samples: Memory samples kept (oldest dropped first).
+            watch: Keep pods current with a background watch instead of repeated lists.
+
+        Raises:
+            SourceError: No usable kubeconfig or in-cluster configuration.
+        """
+        from kubernetes import client
+
+        self.service = service
+        self.sample_interval = sample_interval
+        self.refresh_interval = refresh_interval
+        self._owns_client = api_client is None
+        self._api = api_client if api_client is not None else _build_api_client(context)
+        self._context = context
+        self._host = str(self._api.configuration.host)
+        self._core = client.CoreV1Api(self._api)
+        self._apps = client.AppsV1Api(self._api)
+        self._custom = client.CustomObjectsApi(self._api)
+        self._lock = threading.RLock()
+        self._closed = threading.Event()
+        self._watch_enabled, self._watch_synced = watch, False
+        self._watch_thread: threading.Thread | None = None
+        self._watch: Any | None = None
+        self._pods: dict[str, Any] = {}  # name -> latest V1Pod matching the selector
+        self._restarts: dict[str, int] = {}  # pod name -> last restartCount seen
+        self._oom: dict[tuple[str, str, datetime], OomKill] = {}  # (pod, container, finishedAt)
+        self._entries: dict[tuple[str, ...], TimelineEntry] = {}  # state-derived entries, deduplicated
+        self._event_records: dict[str, parse.EventRecord] = {}  # event uid -> record (outlives expiry)
+        self._deployments: list[Deployment] = []
+        self._samples: deque[MemorySample] = deque(maxlen=max_samples)
+        self._metrics_note: str | None = None
+        # monotonic times of the last pod list, event list, ReplicaSet list and memory sample
+        self._pods_at = self._events_at = self._deployments_at = self._sampled_at = -float("inf")
+
+    # -- WorkloadSource ----------------------------------------------------------------------
+
+    def describe(self) -> WorkloadInfo:
+        """Names, the memory limit (enforced by the kubelet/cgroup) and caveats."""
+        pod = self._pod()
+        limit, cpu = parse.container_limits(pod, self.service.container)
+        notes = [f"memory limit enforced by Kubernetes (cgroup of pod {pod.metadata.name})"]
+        with self._lock:
+            notes += [self._metrics_note] if self._metrics_note else []
+        return WorkloadInfo(
+            service=self.service.pagerduty_service, namespace=self.service.namespace, pod=pod.metadata.name,
+            container=self.service.container, limit_bytes=limit, limit_mechanism="kubernetes",
+            environment=f"Kubernetes ({self._context or self._host})", notes=tuple(notes), cpu_limit=cpu,
+        )
+
+    def memory_since(self, after: datetime | None) -> list[MemorySample]:
+        """Samples taken strictly after ``after`` (all when ``None``), oldest first; may take one first."""
+        if time.monotonic() - self._sampled_at >= self.sample_interval:
+            self._sampled_at = time.monotonic()
+            self._take_sample()
+        with self._lock:
+            samples = list(self._samples)
+        return samples if after is None else [s for s in samples if s.at > after]
+
+    def container_state(self) -> ContainerState:
+        """The watched container's state in the newest matching pod."""
+        return parse.container_state(self._pod(), self.service.container)
+
+    def events(self) -> list[TimelineEntry]:
+        """OOM kills, restarts, back-offs, rollouts and pod events, oldest first."""
+        self._pod()
+        self._refresh_events()
+        self.deployments()
+        with self._lock:
+            entries = list(self._entries.values()) + [record.entry() for record in self._event_records.values()]
+        return sorted(entries, key=lambda entry: entry.at)
+
+    def oom_kills(self) -> list[OomKill]:
+        """Every OOM kill of the container seen since the source started, oldest first, with peaks."""
+        self._pod()
+        with self._lock:
+            kills = sorted(self._oom.values(), key=lambda kill: kill.at)
+            samples = list(self._samples)
+        return [parse.with_peak(kill, samples) for kill in kills]
+
+    def deployments(self) -> list[Deployment]:
+        """Revisions of the Deployment that owns the pod (its ReplicaSets), oldest first."""
+        if time.monotonic() - self._deployments_at < self.refresh_interval:
+            with self._lock:
+                return list(self._deployments)
+        pod = self._pod()
+        ns, container = self.service.namespace, self.service.container
+        replica_set_name = parse.controller_of(pod, "ReplicaSet")
+        found: list[Deployment] = []
+        if replica_set_name is not None:
+            owner = self._call(lambda: self._apps.read_namespaced_replica_set(
+                replica_set_name, ns, _request_timeout=REQUEST_TIMEOUT), "get", "replicasets")
+            if (deployment_name := parse.controller_of(owner, "Deployment")) is not None:
+                listed = self._call(lambda: self._apps.list_namespaced_replica_set(
+                    ns, _request_timeout=REQUEST_TIMEOUT), "list", "replicasets")
+                found = parse.deployments(listed.items or [], deployment_name, container)
+        with self._lock:
+            self._deployments, self._deployments_at = found, time.monotonic()
+            for rollout in found:
+                self._entries[("deploy", rollout.revision, rollout.at.isoformat())] = parse.deployment_entry(rollout)
+        return list(found)
+
+    # -- extras for the report -----------------------------------------------------------------
+
+    def previous_logs(self, lines: int = 200) -> str:
+        """The last ``lines`` lines of the previous (killed) run of the container."""
+        pod = self._pod()
+        return str(self._call(lambda: self._core.read_namespaced_pod_log(
+            pod.metadata.name, self.service.namespace, container=self.service.container,
+            previous=True, tail_lines=lines, _request_timeout=REQUEST_TIMEOUT), "get", "pods/log"))
+
+    def events_snapshot(self) -> list[dict[str, str | int]]:
+        """Every pod event seen (including ones the API server has since expired), oldest first."""
+        self._pod()
+        self._refresh_events(force=True)
+        with self._lock:
+            records = sorted(self._event_records.values(), key=lambda record: record.at)
+        return [record.as_dict() for record in records]
+
+    def close(self) -> None:
+        """Stop the watch and, when this source built it, close the API client. Safe to call twice."""
+        self._closed.set()
+        with self._lock:
+            watcher, thread = self._watch, self._watch_thread
+        if watcher is not None:
+            watcher.stop()  # shuts the socket down, so the blocked read returns at once
+        if thread is not None:
+            thread.join(timeout=5)
+        if self._owns_client:
+            self._api.close()
+
+    # -- pods ------------------------------------------------------------------------------
+
+    def _pod(self) -> Any:
+        """The newest pod that matches the selector and has the container (observing fresh data)."""
+        self._ensure_watch()
+        with self._lock:
+            stale = not self._watch_synced and time.monotonic() - self._pods_at >= self.refresh_interval
+        if stale:
+            self._replace_pods(self._list_pods())
+        with self._lock:
+            candidates = [pod for pod in self._pods.values()
+                          if parse.find_container_spec(pod, self.service.container) is not None]
+        if not candidates:
+            raise NotFoundError(f"no pod with container {self.service.container!r} matches "
+                                f"{self.service.selector} in namespace {self.service.namespace}")
+        return max(candidates, key=lambda pod: (parse.utc(pod.metadata.creation_timestamp)
+                                                or datetime.min.replace(tzinfo=UTC), pod.metadata.name))
+
+    def _list_pods(self) -> Any:
+        return self._call(lambda: self._core.list_namespaced_pod(
+            self.service.namespace, label_selector=self.service.selector,
+            _request_timeout=REQUEST_TIMEOUT), "list", "pods")
+
+    def _replace_pods(self, listed: Any) -> None:
+        """Take a full list as the truth: observe each pod, forget pods that are gone."""
+        pods = {pod.metadata.name: pod for pod in listed.items or []
+                if parse.matches_selector(pod.metadata.labels, self.service.selector)}
+        with self._lock:
+            self._pods, self._pods_at = pods, time.monotonic()
+            for pod in pods.values():
+                self._observe(pod)
+
+    def _ensure_watch(self) -> None:
+        with self._lock:
+            if not self._watch_enabled or self._watch_thread is not None or self._closed.is_set():
+                return
+            self._watch_thread = threading.Thread(target=self._run_watch, name="k8s-pod-watch", daemon=True)
+            self._watch_thread.start()
+
+    def _run_watch(self) -> None:
+        """List, then watch from the list's resourceVersion; on any end or error, start again."""
+        from kubernetes import watch
+
+        failures = 0
+        while not self._closed.is_set():
+            try:
+                listed = self._list_pods()
+                self._replace_pods(listed)
+                with self._lock:
+                    self._watch_synced = True
+                    self._watch = watcher = watch.Watch()
+                if self._closed.is_set():
+                    break
+                for event in watcher.stream(
+                    self._core.list_namespaced_pod, self.service.namespace, label_selector=self.service.selector,
+                    resource_version=listed.metadata.resource_version if listed.metadata else None,
+                    _request_timeout=(REQUEST_TIMEOUT[0], WATCH_READ_TIMEOUT),
+                ):
+                    self._on_watch_event(event)
+                    failures = 0
+            except Exception as error:  # noqa: BLE001  # reads fall back to listing while the watch is down
+                if self._closed.is_set():
+                    break
+                failures += 1
+                log.debug("pod watch failed (%s); reads list directly", type(error).__name__)
+            with self._lock:
+                self._watch_synced = False
+            self._closed.wait(min(30.0, 0.2 * 2 ** min(failures, 8)) if failures else 0.05)
+
+    def _on_watch_event(self, event: dict[str, Any]) -> None:
+        pod = event.get("object")
+        if not hasattr(pod, "metadata") or pod.metadata is None:
+            return
+        name = pod.metadata.name
+        with self._lock:
+            if event.get("type") == "DELETED":
+                self._pods.pop(name, None)
+            elif parse.matches_selector(pod.metadata.labels, self.service.selector):
+                self._pods[name] = pod
+                self._observe(pod)
+
+    def _observe(self, pod: Any) -> None:
+        """Record OOM kills, restarts and back-offs visible in one version of a pod (lock held)."""
+        container, name = self.service.container, pod.metadata.name
+        state = parse.container_state(pod, container)
+        for ended in parse.oom_terminations(pod, container):
+            if (key := (name, container, ended.finished_at)) not in self._oom:
+                self._oom[key] = OomKill(at=ended.finished_at, started_at=ended.started_at, exit_code=ended.exit_code,
+                                         peak_bytes=None, restart_count=state.restart_count)
+                self._entries[("oom", *map(str, key))] = parse.oom_entry(state, ended)
+        previous, self._restarts[name] = self._restarts.get(name), state.restart_count
+        if previous is not None and state.restart_count > previous:
+            self._entries[("restart", name, str(state.restart_count))] = parse.restart_entry(state, previous)
+        reason, message = parse.waiting_message(pod, container)
+        if reason == "CrashLoopBackOff" and (key := ("backoff", name, str(state.restart_count))) not in self._entries:
+            self._entries[key] = parse.backoff_entry(state, message)
+
+    # -- events, memory --------------------------------------------------------------------
+
+    def _refresh_events(self, *, force: bool = False) -> None:
+        if not force and time.monotonic() - self._events_at < self.refresh_interval:
+            return
+        pod = self._pod()
+        name = pod.metadata.name
+        listed = self._call(lambda: self._core.list_namespaced_event(
+            self.service.namespace, field_selector=f"involvedObject.name={name}",
+            _request_timeout=REQUEST_TIMEOUT), "list", "events")
+        with self._lock:
+            self._events_at = time.monotonic()
+            for event in listed.items or []:
+                if (record := parse.event_record(event, pod=name)) is not None:
+                    self._event_records[record.uid] = record
+
+    def _take_sample(self) -> None:
+        """Append one sample from metrics-server, else the kubelet summary, else note that neither works."""
+        from kubernetes.client.exceptions import ApiException
+
+        pod = self._pod()
+        name, ns, container = pod.metadata.name, self.service.namespace, self.service.container
+        sample: MemorySample | None = None
+        failures: list[str] = []
+        try:
+            metrics = self._call(lambda: self._custom.get_namespaced_custom_object(
+                "metrics.k8s.io", "v1beta1", ns, "pods", name, _request_timeout=REQUEST_TIMEOUT),
+                "get", "pods.metrics.k8s.io", passthrough=(404, 503, 403))
+            sample = parse.metrics_sample(metrics, container)
+        except ApiException as error:
+            failures.append(f"metrics-server: HTTP {error.status}")
+        node = pod.spec.node_name if pod.spec else None
+        if sample is None and node:
+            try:
+                response = self._call(lambda: self._core.connect_get_node_proxy_with_path(
+                    node, "stats/summary", _preload_content=False, _request_timeout=REQUEST_TIMEOUT),
+                    "get", "nodes/proxy", passthrough=(404, 503, 403))
+                sample = parse.summary_sample(json.loads(response.data), ns, name, container)
+            except ApiException as error:
+                failures.append(f"kubelet summary: HTTP {error.status}")
+            except ValueError:
+                failures.append("kubelet summary: not JSON")
+        with self._lock:
+            if sample is None:
+                self._metrics_note = NO_METRICS_NOTE + (f" ({'; '.join(failures)})" if failures else "")
+                return
+            self._metrics_note = None
+            if not self._samples or sample.at > self._samples[-1].at:
+                self._samples.append(sample)
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def _call(self, request: Callable[[], T], verb: str, resource: str, *,
+              passthrough: tuple[int, ...] = ()) -> T:
+        """Run one API request; failures become :class:`SourceError` messages naming ``verb`` and
+        ``resource`` (never a token). Statuses in ``passthrough`` re-raise ``ApiException`` instead."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        ns = self.service.namespace
+        try:
+            return request()
+        except ApiException as error:
+            if error.status in passthrough:
+                raise
+            if error.status in (401, 403):
+                what = "unauthorized (credentials rejected)" if error.status == 401 else "forbidden"
+                raise SourceError(f"{what}: cannot {verb} {resource} in namespace {ns}: check RBAC "
+                                  f"and the kubeconfig of {self._host}") from None
+            if error.status == 404:
+                raise NotFoundError(f"not found: {verb} {resource} in namespace {ns} on {self._host}") from None
+            raise SourceError(f"Kubernetes API {self._host} answered HTTP {error.status} "
+                              f"to {verb} {resource} in namespace {ns}") from None
+        except (HTTPError, OSError) as error:  # refused, reset, DNS, TLS: the message names the server only
+            reason = "connection refused" if "refused" in str(error).lower() else type(error).__name__
+            raise SourceError(f"cannot reach the Kubernetes API server at {self._host}: {reason}") from None
+
+def _build_api_client(context: str | None) -> Any:
+    """An ApiClient from the kubeconfig (``KUBECONFIG`` or ``~/.kube/config``), else in-cluster."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    configuration = client.Configuration()
+    try:
+        config.load_kube_config(context=context, client_configuration=configuration)
+    except (ConfigException, OSError):
+        if context is not None:
+            raise SourceError(f"kubeconfig context {context!r} is missing or unusable") from None
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except ConfigException:
+            raise SourceError("no Kubernetes credentials: set KUBECONFIG or ~/.kube/config, "
+                              "or run in a pod with a service account") from None
+    return client.ApiClient(configuration)
+
