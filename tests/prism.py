@@ -32,8 +32,11 @@ PRISM_BIN = PRISM_PREFIX / "node_modules" / ".bin" / "prism"
 """The Prism executable."""
 PAGERDUTY_SPEC = "pagerduty-rest-openapiv3.json"
 """File name of PagerDuty's REST API description in the specs directory."""
+GITHUB_SPEC = "github-rest-subset.json"
+"""File name of the subset of GitHub's REST API description in the specs directory."""
 SPEC_SOURCES = {
     PAGERDUTY_SPEC: "https://github.com/PagerDuty/api-schema (reference/REST/openapiv3.json)",
+    GITHUB_SPEC: "npm @octokit/openapi (the paths incident-tui uses, from api.github.com.json)",
 }
 """Where each spec comes from, for the skip message."""
 READY_LINE = "Prism is listening"
