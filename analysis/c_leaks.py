@@ -1,73 +1,119 @@
-"""Memory-leak analysis of one preprocessed C translation unit.
+"""Memory- and resource-lifetime analysis of one preprocessed C translation unit.
 
 Entry point: :func:`analyze_preprocessed`. The text must come from a preprocessor run that kept
 line markers (``# 26 "worker.c"``), so every coordinate pycparser records is a line of the original
 file; :mod:`tui.sources.c_preprocess` produces such text.
 
-The analysis is intraprocedural with one interprocedural step: a per-function summary of which
-parameters a function defined in the same translation unit only *borrows* (never frees, stores,
-returns or passes on to something that might). Passing a block to such a function keeps ownership
-with the caller; passing it to anything unknown is assumed to hand it over, and nothing is reported.
+Functions are walked callee first over the unit's call graph; each walk yields the function's
+findings and its summary (what it does with each parameter, whether it returns a fresh resource,
+whether it returns at all), which its callers' walks then use. Calls to functions neither in the
+unit nor in the library tables are assumed to keep what they are given, unless the prototype
+declares the parameter ``const``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 from pycparser import c_ast
 from pycparser.c_lexer import CLexer
 from pycparser.c_parser import CParser, ParseError
 
+from analysis.c_consts import Constants
+from analysis.c_ownership import Unit
 from analysis.c_paths import FunctionWalker
-from analysis.c_uses import (
-    Assign,
-    Borrows,
-    Ctx,
-    Event,
-    Use,
-    UseKind,
-    assign_events,
-    expr_events,
-    line_of,
-)
+from analysis.c_summaries import Summary, UnitCallees, bottom_up, const_pointer_params
+from analysis.c_uses import Effect, line_of
 from analysis.model import AnalysisResult, Diagnostic, LeakFinding
 
 _PARSE_ERROR = re.compile(r"^(?P<file>.*?):(?P<line>\d+)(?::\d+)?: (?P<message>.*)$", re.DOTALL)
+_PARSER: list[CParser] = []
 
 
-def analyze_preprocessed(text: str, filename: str) -> AnalysisResult:
-    """Find leaks in the functions of ``filename`` within a preprocessed translation unit.
+def parse(text: str, filename: str) -> c_ast.FileAST:
+    """Parse preprocessed text with a cached parser (building one is the slow part).
+
+    Args:
+        text: Preprocessor output.
+        filename: Name for coordinates without a line marker.
+
+    Returns:
+        The syntax tree.
+
+    Raises:
+        ParseError: The text is not C that pycparser accepts.
+    """
+    if not _PARSER:
+        _PARSER.append(CParser())
+    return _PARSER[0].parse(text, filename)
+
+
+def analyze_preprocessed(text: str, filename: str, *,
+                         only_functions: set[str] | None = None) -> AnalysisResult:
+    """Find leaks, double frees, uses after free and unclosed resources in ``filename``.
 
     Args:
         text: Preprocessor output with line markers.
         filename: The file name the markers use for the main file; only functions whose body is
             in that file are reported (headers are context, not subjects).
+        only_functions: When given, walk only these functions and what they call (callees are
+            summarised, not reported): the diff-scoped mode for large files.
 
     Returns:
         Findings sorted by line, or a diagnostic when the text does not parse.
     """
     try:
-        ast = CParser().parse(text, filename)
+        ast = parse(text, filename)
     except ParseError as error:
-        return AnalysisResult(diagnostics=(parse_error_diagnostic(str(error), filename),))
+        diagnostic = parse_error_diagnostic(str(error), filename)
+        if diagnostic.line is None and _PARSER:
+            # Some errors carry no position: the lexer knows where it stopped.
+            lexer = _PARSER[0].clex
+            line, file = getattr(lexer, "_lineno", None), getattr(lexer, "_filename", None)
+            if isinstance(line, int) and line > 0:
+                diagnostic = Diagnostic(file or diagnostic.file, line,
+                                        diagnostic.message + " (at or just before this line)")
+        return AnalysisResult(diagnostics=(diagnostic,))
     except RecursionError:
         return AnalysisResult(diagnostics=(
             Diagnostic(filename, None, "cannot parse: expressions nested too deeply"),))
-    functions = [node for node in ast.ext or [] if isinstance(node, c_ast.FuncDef)]
-    borrowed = borrowing_params(functions)
-
-    def borrows(callee: str, index: int) -> bool:
-        return (callee, index) in borrowed
-
-    geometry = _Geometry(text, filename)
-    findings: list[LeakFinding] = []
-    for func in functions:
-        if func.coord is None or func.coord.file != filename:
-            continue
-        findings.extend(FunctionWalker(func, filename, borrows, geometry.end_line).run())
-    findings.sort(key=lambda f: (f.line, f.function, f.variable))
+    findings = list(walk_unit(ast.ext or [], filename, _Geometry(text, filename).end_line,
+                              only_functions))
+    findings.sort(key=lambda f: (f.line, f.function, f.variable, f.kind.value))
     return AnalysisResult(findings=tuple(findings))
+
+
+def walk_unit(ext: Iterable[c_ast.Node], filename: str, end_line=line_of,  # type: ignore[no-untyped-def]
+              only_functions: set[str] | None = None,
+              summaries: dict[str, Summary] | None = None) -> list[LeakFinding]:
+    """Walk a unit's functions bottom-up; return the findings of the main file's functions.
+
+    Args:
+        ext: Top-level nodes of the parsed unit.
+        filename: Main file name.
+        end_line: Last source line of a statement.
+        only_functions: Restrict the walk (see :func:`analyze_preprocessed`).
+        summaries: Filled with every function's summary when given.
+
+    Returns:
+        The findings, in walk order.
+    """
+    ext = list(ext)
+    functions = {node.decl.name: node for node in ext if isinstance(node, c_ast.FuncDef)}
+    callees = UnitCallees(const_params=const_pointer_params(ext), defined=frozenset(functions))
+    if summaries is not None:
+        callees.summaries = summaries
+    unit = Unit(filename, callees, Constants(ext), end_line, _struct_typedefs(ext))
+    findings: list[LeakFinding] = []
+    for name in bottom_up(functions, only_functions):
+        func = functions[name]
+        found, summary = FunctionWalker(func, unit).run()
+        callees.summaries[name] = summary
+        if func.coord is not None and func.coord.file == filename and (
+                only_functions is None or name in only_functions):
+            findings.extend(found)
+    return findings
 
 
 def parse_error_diagnostic(message: str, filename: str) -> Diagnostic:
@@ -89,12 +135,7 @@ def parse_error_diagnostic(message: str, filename: str) -> Diagnostic:
 
 
 def borrowing_params(functions: list[c_ast.FuncDef]) -> frozenset[tuple[str, int]]:
-    """Which parameters each defined function only borrows.
-
-    A parameter is borrowed when the body never frees it, assigns it, stores it, returns it or
-    passes it to a function that is not itself known to borrow it. The facts are grown from
-    nothing to a fixpoint, so recursion that passes the pointer around counts as *not* borrowing:
-    the safe side for a leak checker.
+    """Which parameters each function only borrows (never frees, stores, returns or passes on).
 
     Args:
         functions: Every function definition of the translation unit.
@@ -102,84 +143,19 @@ def borrowing_params(functions: list[c_ast.FuncDef]) -> frozenset[tuple[str, int
     Returns:
         Pairs ``(function name, parameter index)``.
     """
-    facts: set[tuple[str, int]] = set()
-
-    def borrows(callee: str, index: int) -> bool:
-        return (callee, index) in facts
-
-    for _ in range(len(functions) + 1):
-        changed = False
-        for func in functions:
-            for index, name in enumerate(_param_names(func)):
-                if name is None or (func.decl.name, index) in facts:
-                    continue
-                try:
-                    ok = all(_harmless(event, name) for event in _stmt_events(func.body, borrows))
-                except RecursionError:
-                    ok = False
-                if ok:
-                    facts.add((func.decl.name, index))
-                    changed = True
-        if not changed:
-            break
-    return frozenset(facts)
+    summaries: dict[str, Summary] = {}
+    walk_unit(functions, "", summaries=summaries)
+    return frozenset((name, index) for name, summary in summaries.items()
+                     for index, effect in enumerate(summary.params) if effect is Effect.BORROW)
 
 
-def _param_names(func: c_ast.FuncDef) -> list[str | None]:
-    args = getattr(func.decl.type, "args", None)
-    return [p.name if isinstance(p, c_ast.Decl) else None for p in getattr(args, "params", None) or []]
-
-
-def _harmless(event: Event, name: str) -> bool:
-    if isinstance(event, Use) and event.name == name:
-        return event.kind in (UseKind.BORROW, UseKind.COND)
-    if isinstance(event, Assign) and event.name == name:
-        return False  # reassigned (or shadowed): we cannot follow it any more
-    return True
-
-
-def _stmt_events(node: c_ast.Node | None, borrows: Borrows) -> Iterator[Event]:
-    """Every ownership event in a statement, ignoring control flow (for summaries)."""
-    if node is None:
-        return
-    if isinstance(node, c_ast.Compound):
-        for item in node.block_items or []:
-            yield from _stmt_events(item, borrows)
-    elif isinstance(node, c_ast.DeclList):
-        for decl in node.decls or []:
-            yield from _stmt_events(decl, borrows)
-    elif isinstance(node, c_ast.Decl):
-        if isinstance(node.init, c_ast.InitList):
-            yield from expr_events(node.init, Ctx.VALUE, borrows)
-        elif node.init is not None and node.name:
-            yield from assign_events(node.name, node.init, line_of(node), borrows)
-        elif node.name:
-            yield Assign(node.name, line_of(node), None, False)  # a shadowing declaration
-    elif isinstance(node, c_ast.If):
-        yield from expr_events(node.cond, Ctx.COND, borrows)
-        yield from _stmt_events(node.iftrue, borrows)
-        yield from _stmt_events(node.iffalse, borrows)
-    elif isinstance(node, c_ast.While | c_ast.DoWhile):
-        yield from expr_events(node.cond, Ctx.COND, borrows)
-        yield from _stmt_events(node.stmt, borrows)
-    elif isinstance(node, c_ast.For):
-        yield from _stmt_events(node.init, borrows)
-        yield from expr_events(node.cond, Ctx.COND, borrows)
-        yield from expr_events(node.next, Ctx.BORROW, borrows)
-        yield from _stmt_events(node.stmt, borrows)
-    elif isinstance(node, c_ast.Switch):
-        yield from expr_events(node.cond, Ctx.BORROW, borrows)
-        yield from _stmt_events(node.stmt, borrows)
-    elif isinstance(node, c_ast.Case | c_ast.Default):
-        for stmt in node.stmts or []:
-            yield from _stmt_events(stmt, borrows)
-    elif isinstance(node, c_ast.Label | c_ast.AttributedStatement):
-        yield from _stmt_events(node.stmt, borrows)
-    elif isinstance(node, c_ast.Return):
-        yield from expr_events(node.expr, Ctx.VALUE, borrows)
-    elif not isinstance(node, c_ast.Goto | c_ast.Break | c_ast.Continue | c_ast.EmptyStatement
-                        | c_ast.Typedef | c_ast.Pragma | c_ast.StaticAssert):
-        yield from expr_events(node, Ctx.BORROW, borrows)
+def _struct_typedefs(ext: list[c_ast.Node]) -> frozenset[str]:
+    names = set()
+    for node in ext:
+        if (isinstance(node, c_ast.Typedef) and isinstance(node.type, c_ast.TypeDecl)
+                and isinstance(node.type.type, c_ast.Struct)):
+            names.add(node.name)
+    return frozenset(names)
 
 
 class _Geometry:

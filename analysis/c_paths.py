@@ -1,260 +1,124 @@
-"""Path-sensitive ownership walk over one C function body.
+"""Path-sensitive ownership walk over one C function body: statements and control flow.
 
-The walker follows the AST in execution order carrying a *state*: for every local pointer that
-matters, whether it currently owns a heap block (:class:`Owned`), was freed (:class:`Freed`) or is
-null (:data:`NULL`). Keys absent from the state are unknown (never allocated here, or ownership
-escaped), and the analysis stays silent about them. ``None`` stands for an unreachable point.
-
-Branches are walked separately and merged; loops are walked twice so the second pass sees what the
-first iteration left behind (that is how "overwritten on the next iteration" is found); ``return``,
-``break`` and ``continue`` close the scopes they leave. Functions using ``goto`` are skipped:
-cleanup-label idioms would otherwise produce false alarms.
+The walker follows the AST in execution order carrying a *state* (see :mod:`analysis.c_state`).
+Branches are walked separately and merged; branches whose condition folds to a constant are not
+walked at all. Loops are walked twice so the second pass sees what the first iteration left behind
+(that is how "overwritten on the next iteration" is found); ``return``, ``break``, ``continue``
+and ``goto`` close the scopes they leave. A forward ``goto`` carries its state to the label, where
+it joins the fall-through path (the cleanup-label idiom); a backward ``goto`` ends the path
+(silent rather than wrong).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-
 from pycparser import c_ast
 
-from analysis.c_state import (
-    NULL,
-    Freed,
-    Owned,
-    State,
-    VarState,
-    is_constant_true,
-    merge,
-    null_facts,
-)
-from analysis.c_uses import (
-    Assign,
-    Borrows,
-    Ctx,
-    Event,
-    NoReturn,
-    Use,
-    UseKind,
-    assign_events,
-    expr_events,
-    line_of,
-)
-from analysis.c_verdicts import Loop, Reporter
-from analysis.model import FindingKind, LeakFinding
+from analysis.c_branches import BranchesMixin, Target
+from analysis.c_consts import trip_count
+from analysis.c_exits import ghost
+from analysis.c_ownership import OwnershipCore, Scope, Unit
+from analysis.c_state import NULL, Freed, Owned, State, merge
+from analysis.c_summaries import Summary
+from analysis.c_uses import Ctx, assign_events, callee_name, expr_events, line_of
+
+ASSERTS = frozenset({"assert", "__builtin_assume", "g_assert", "ASSERT"})
+"""Calls that abort when their argument is false (the fake libc leaves ``assert`` a call)."""
+from analysis.c_verdicts import Loop
+from analysis.model import LeakFinding
 
 MAX_STEPS = 20_000
 """Statements visited per function before giving up (nested loops are walked 2^depth times)."""
 
 
 class GiveUp(Exception):
-    """The function uses a construct the walker does not model; report nothing for it."""
+    """The function is too large to walk; report nothing for it."""
 
 
-@dataclass
-class _Scope:
-    """One lexical scope: identifiers declared in it, mapped to state keys (None = untracked)."""
+class FunctionWalker(BranchesMixin, OwnershipCore):
+    """Walks one function definition and collects its findings and its summary."""
 
-    names: dict[str, str | None] = field(default_factory=dict)
-    block: c_ast.Compound | None = None
-    loop: Loop | None = None
-    """Set when this scope is that loop's body."""
-
-
-@dataclass
-class _Target:
-    """A ``break``/``continue`` target: a loop or a switch."""
-
-    is_loop: bool
-    depth: int
-    """Number of scopes open outside the loop or switch."""
-    breaks: list[State] = field(default_factory=list)
-    continues: list[State] = field(default_factory=list)
-
-
-class FunctionWalker:
-    """Walks one function definition and collects its findings."""
-
-    def __init__(self, func: c_ast.FuncDef, filename: str, borrows: Borrows,
-                 end_line: Callable[[c_ast.Node], int]) -> None:
+    def __init__(self, func: c_ast.FuncDef, unit: Unit) -> None:
         """Prepare a walk.
 
         Args:
             func: The function definition.
-            filename: File name to put on findings.
-            borrows: Summary of which same-TU functions only borrow which arguments.
-            end_line: Last source line of a statement (closing brace line for a block).
+            unit: Shared facts about the translation unit.
         """
-        self.func = func
-        self.borrows = borrows
-        self.end_line = end_line
-        self.reporter = Reporter(filename, func.decl.name)
-        self.scopes: list[_Scope] = []
-        self.pointers: set[str] = set()
-        self.pos: list[tuple[int, int]] = []
-        self.direct = False
-        """True while walking a statement that is itself an item of the innermost block."""
-        self.loops: list[Loop] = []
-        self.targets: list[_Target] = []
-        self.blocks: dict[int, c_ast.Compound] = {}
-        self.in_decl = False
+        super().__init__(func, unit)
+        self.targets: list[Target] = []
         self.steps = 0
+        self.labels: dict[str, tuple[int, tuple[int, int]]] = {}
+        """Label -> (id of the enclosing block, (line, column))."""
+        self.pending: dict[str, State] = {}
+        """States carried by forward gotos, waiting at their label."""
 
-    def run(self) -> list[LeakFinding]:
+    def run(self) -> tuple[list[LeakFinding], Summary]:
         """Walk the function.
 
         Returns:
-            Findings in the order found (empty when the function uses ``goto``).
+            Findings in the order found, and the function's summary (all "may keep" when the
+            function could not be walked).
         """
+        saved = dict(self.callees.aliases)
         try:
-            return self._run()
+            findings = self._run()
+            return findings, self.summary()
         except (GiveUp, RecursionError):
-            return []
+            return [], Summary()
+        finally:
+            self.callees.aliases.clear()
+            self.callees.aliases.update(saved)
 
     def _run(self) -> list[LeakFinding]:
         body = self.func.body
         if not isinstance(body, c_ast.Compound):
             return []
-        params = _Scope(block=body)
+        self._find_labels(body, id(body))
+        params = Scope(block=body)
+        state: State = {}
         args = getattr(self.func.decl.type, "args", None)
-        for param in getattr(args, "params", None) or []:
+        self.param_keys = []
+        for index, param in enumerate(getattr(args, "params", None) or []):
+            key = None
             if isinstance(param, c_ast.Decl) and param.name:
-                self._declare(params, param)
+                key = self.declare(params, param)
+            if key is not None and key in self.tracked:
+                # The caller's block: held by the parameter and by a ghost key that no
+                # assignment can overwrite, so the summary sees what finally became of it.
+                state[key] = state[ghost(index)] = Owned(0, None, (), 0, False,
+                                                         block=f"param{index}", param=index)
+            self.param_keys.append(key if key in self.tracked else None)
+        self.param_count = len(self.param_keys)
         self.scopes.append(params)
-        state = self._compound(body, {})
-        if state is not None:
-            self._close([params], state, "end", self.end_line(body), block=body, index=None)
+        end = self._compound(body, state)
+        if end is not None:
+            self.record_exit(end)
+            self.close([params], end, "end", self.end_line(body), block=body, index=None)
         return self.reporter.findings()
 
-    # -- scopes and state ---------------------------------------------------------------------
-
-    def _declare(self, scope: _Scope, decl: c_ast.Decl) -> str | None:
-        storage = decl.storage or []
-        if "static" in storage or "extern" in storage or isinstance(decl.type, c_ast.FuncDecl):
-            scope.names[decl.name] = None  # lives beyond the call: storing into it is an escape
-            return None
-        coord = decl.coord
-        key = f"{decl.name}@{coord.line if coord else 0}:{coord.column if coord else 0}"
-        scope.names[decl.name] = key
-        if isinstance(decl.type, c_ast.PtrDecl):
-            self.pointers.add(key)
-        self.reporter.names[key] = decl.name
-        return key
-
-    def _resolve(self, name: str) -> str | None:
-        for scope in reversed(self.scopes):
-            if name in scope.names:
-                key = scope.names[name]
-                return key if key in self.pointers else None
-        return None  # a global or an undeclared name: not ours to track
-
-    def _apply(self, events: list[Event], state: State | None) -> State | None:
-        for event in events:
-            if state is None or isinstance(event, NoReturn):
-                return None
-            key = self._resolve(event.name)
-            if key is None:
-                continue
-            current = state.get(key)
-            if isinstance(event, Use):
-                self._use(key, current, event, state)
-            elif isinstance(event, Assign):
-                if isinstance(current, Owned):
-                    self._overwritten(key, current, event.line)
-                if event.alloc:
-                    loop = self.loops[-1] if self.loops else None
-                    state[key] = Owned(event.line, loop, tuple(self.pos), event.line, self.in_decl)
-                elif event.null:
-                    state[key] = NULL
-                else:
-                    state.pop(key, None)
-        return state
-
-    def _use(self, key: str, current: VarState | None, use: Use, state: State) -> None:
-        freed = isinstance(current, Freed) and current.definite
-        if use.kind is UseKind.FREE:
-            if freed:
-                self.reporter.after_free(key, current, use.line, FindingKind.DOUBLE_FREE)
-            elif isinstance(current, Owned) and current.freed_at is not None:
-                # Freed on a path that merged into this one: a double free on that path.
-                self.reporter.after_free(key, Freed(current.freed_at, current.alloc_line),
-                                         use.line, FindingKind.DOUBLE_FREE, maybe=True)
-            if isinstance(current, Owned):
-                state[key] = Freed(use.line, current.alloc_line, definite=not current.mixed)
-            elif current is None:
-                state[key] = Freed(use.line, use.line)
-            return
-        if freed and use.kind is not UseKind.COND:
-            self.reporter.after_free(key, current, use.line, FindingKind.USE_AFTER_FREE)
-        if isinstance(current, Owned):
-            if use.kind is UseKind.ESCAPE:
-                del state[key]  # ownership left: someone else may free it
-            else:
-                state[key] = replace(current, anchor=tuple(self.pos), anchor_line=use.line)
-
-    def _overwritten(self, key: str, owned: Owned, line: int) -> None:
-        in_loop = owned.loop is not None and owned.loop in self.loops
-        block, index = self._direct_block()
-        if in_loop and owned.loop is not None:
-            block, index = self.blocks.get(owned.loop.body_id), None
-        self.reporter.leak(key, owned, line, "overwrite", in_loop, self._fix_line(owned, block, index))
-
-    def _close(self, scopes: list[_Scope], state: State, how: str, line: int,
-               block: c_ast.Compound | None, index: int | None, running: list[Loop] | None = None
-               ) -> None:
-        """Report and drop every owned variable declared in ``scopes`` (they go out of reach)."""
-        running = self.loops if running is None else running
-        for scope in scopes:
-            for key in scope.names.values():
-                owned = state.pop(key, None) if key is not None else None
-                if not isinstance(owned, Owned):
-                    continue
-                in_loop = owned.loop is not None and owned.loop in running
-                kind = "redeclared" if (how == "end" and in_loop and owned.at_decl
-                                        and scope.loop == owned.loop) else how
-                self.reporter.leak(key, owned, line, kind, in_loop,
-                                   self._fix_line(owned, block, index))
-
-    def _direct_block(self) -> tuple[c_ast.Compound | None, int | None]:
-        if not self.direct or not self.pos:
-            return None, None
-        block_id, index = self.pos[-1]
-        return self.blocks.get(block_id), index
-
-    def _fix_line(self, owned: Owned, block: c_ast.Compound | None, limit: int | None) -> int | None:
-        """Line after which ``free(var);`` is safe: after the last use, at ``block``'s level.
-
-        ``limit`` is the index of the statement where the block is lost (return, overwrite) when
-        that statement is in ``block``; the fix must then go before it.
-        """
-        if owned.mixed or block is None:
-            return None
-        for block_id, index in owned.anchor:
-            if block_id == id(block):
-                if limit is not None and index >= limit:
-                    return None
-                return self.end_line(block.block_items[index])
-        if limit is None or block.coord is None:
-            return None
-        # The last use was before this block: free right after its opening brace.
-        first = block.block_items[0] if block.block_items else None
-        return block.coord.line if first is None or line_of(first) > block.coord.line else None
+    def _find_labels(self, node: c_ast.Node, block: int) -> None:
+        if isinstance(node, c_ast.Label):
+            coord = node.coord
+            self.labels[node.name] = (block, (coord.line, coord.column or 0) if coord else (0, 0))
+        inner = id(node) if isinstance(node, c_ast.Compound) else block
+        for _, child in node.children():
+            self._find_labels(child, inner)
 
     # -- statements ---------------------------------------------------------------------------
 
     def _compound(self, block: c_ast.Compound, state: State | None, loop: Loop | None = None
                   ) -> State | None:
-        scope = _Scope(block=block, loop=loop)
+        scope = Scope(block=block, loop=loop)
         self.blocks[id(block)] = block
         self.scopes.append(scope)
         for index, item in enumerate(block.block_items or []):
-            if state is None:
-                break
+            if state is None and not (isinstance(item, c_ast.Label) and self.pending):
+                continue  # unreachable, unless a goto lands on a label here
             self.pos.append((id(block), index))
             state = self._stmt(item, state, direct=True)
             self.pos.pop()
         if state is not None:
-            self._close([scope], state, "end", self.end_line(block), block=block, index=None)
+            self.close([scope], state, "end", self.end_line(block), block=block, index=None)
         self.scopes.pop()
         return state
 
@@ -263,6 +127,9 @@ class FunctionWalker:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise GiveUp("too many paths")
+        if isinstance(node, c_ast.Label):
+            state = merge(state, self.pending.pop(node.name, None))
+            return self._stmt(node.stmt, state, direct)
         if node is None or state is None:
             return state
         self.direct = direct
@@ -271,8 +138,7 @@ class FunctionWalker:
         if isinstance(node, c_ast.Decl | c_ast.DeclList):
             return self._decls(node.decls if isinstance(node, c_ast.DeclList) else [node], state)
         if isinstance(node, c_ast.If):
-            state = self._apply(expr_events(node.cond, Ctx.COND, self.borrows), state)
-            then_state, else_state = self._refine(state, node.cond)
+            then_state, else_state = self._branch(node.cond, state)
             then_state = self._stmt(node.iftrue, then_state)
             else_state = self._stmt(node.iffalse, else_state) if node.iffalse else else_state
             return merge(then_state, else_state)
@@ -281,24 +147,37 @@ class FunctionWalker:
         if isinstance(node, c_ast.Switch):
             return self._switch(node, state)
         if isinstance(node, c_ast.Return):
-            state = self._apply(expr_events(node.expr, Ctx.VALUE, self.borrows), state)
+            state = self.apply(expr_events(node.expr, Ctx.VALUE, self.callees),
+                               self._before_return(node, state))
             if state is not None:
-                block, index = self._direct_block()
-                self._close(list(reversed(self.scopes)), state, "return", line_of(node),
-                            block=block, index=index, running=[])
+                self.record_exit(state)
+                block, index = self.direct_block()
+                self.close(list(reversed(self.scopes)), state, "return", line_of(node),
+                           block=block, index=index, running=[])
             return None
         if isinstance(node, c_ast.Break | c_ast.Continue):
             return self._jump(node, state)
-        if isinstance(node, c_ast.Goto | c_ast.Label):
-            raise GiveUp("goto")
+        if isinstance(node, c_ast.Goto):
+            return self._goto(node, state)
         if isinstance(node, c_ast.Case | c_ast.Default):
             return self._stmts(node.stmts or [], state)
         if isinstance(node, c_ast.AttributedStatement):
             return self._stmt(node.stmt, state, direct)
+        if isinstance(node, c_ast.FuncCall) and callee_name(node) in ASSERTS and node.args:
+            return self._branch(node.args.exprs[0], state)[0]  # a failed assert aborts
+        if isinstance(node, c_ast.FuncCall | c_ast.Cast):
+            state = self.apply(expr_events(node, Ctx.BORROW, self.callees), state)
+            if state is not None:
+                self.discarded(node)
+            return state
         if isinstance(node, c_ast.Typedef | c_ast.EmptyStatement | c_ast.Pragma
                       | c_ast.StaticAssert | c_ast.Struct | c_ast.Union | c_ast.Enum):
             return state
-        return self._apply(expr_events(node, Ctx.BORROW, self.borrows), state)
+        return self.apply(expr_events(node, Ctx.BORROW, self.callees), state)
+
+    def _before_return(self, node: c_ast.Return, state: State) -> State:
+        self.classify_return(node.expr, state, self._fold(node.expr))
+        return state
 
     def _stmts(self, stmts: list[c_ast.Node], state: State | None) -> State | None:
         for stmt in stmts:
@@ -310,122 +189,97 @@ class FunctionWalker:
         for decl in decls:
             if not isinstance(decl, c_ast.Decl) or not decl.name or result is None:
                 continue
-            key = self._declare(self.scopes[-1], decl)
+            key = self.declare(self.scopes[-1], decl)
             if decl.init is None:
-                if key in self.pointers:
+                if key in self.tracked:
                     result[key] = NULL  # uninitialised: owns nothing yet
                 continue
             if isinstance(decl.init, c_ast.InitList):
-                result = self._apply(expr_events(decl.init, Ctx.VALUE, self.borrows), result)
+                result = self.apply(expr_events(decl.init, Ctx.VALUE, self.callees), result)
                 continue
             self.in_decl = True
             try:
-                result = self._apply(assign_events(decl.name, decl.init, line_of(decl),
-                                                   self.borrows), result)
+                result = self.apply(assign_events(decl.name, decl.init, line_of(decl),
+                                                  self.callees), result)
             finally:
                 self.in_decl = False
         return result
 
-    def _refine(self, state: State | None, cond: c_ast.Node | None
-                ) -> tuple[State | None, State | None]:
-        """Split ``state`` into the states where ``cond`` is true and false (null checks)."""
-        if state is None:
-            return None, None
-        branches: list[State] = []
-        for truth in (True, False):
-            branch = dict(state)
-            for name, null in null_facts(cond, truth):
-                key = self._resolve(name)
-                if null and key is not None and isinstance(branch.get(key), Owned):
-                    branch[key] = NULL  # the allocation failed on this branch: nothing to free
-            branches.append(branch)
-        return branches[0], branches[1]
+    def _fold(self, cond: c_ast.Node | None) -> int | None:
+        return self.unit.constants.fold(cond, self.is_local)
 
     def _loop(self, node: c_ast.While | c_ast.DoWhile | c_ast.For, state: State) -> State | None:
-        loop = Loop(line_of(node), id(node.stmt), is_constant_true(node.cond))
-        head_scope = _Scope()
+        value = self._fold(node.cond) if node.cond is not None else 1
+        loop = Loop(line_of(node), id(node.stmt), bool(value))
+        head_scope = Scope()
         self.scopes.append(head_scope)
         if isinstance(node, c_ast.For) and node.init is not None:
             state = self._stmt(node.init, state)  # type: ignore[assignment]
-        target = _Target(is_loop=True, depth=len(self.scopes))
+        target = Target(is_loop=True, depth=len(self.scopes))
         self.targets.append(target)
         self.loops.append(loop)
         entry, head, exits = state, state, []
         # Two passes: the second starts from what one iteration leaves behind, so a block still
-        # owned at the back edge shows up as overwritten or re-declared.
-        for _ in range(2):
+        # owned at the back edge shows up as overwritten or re-declared. A loop that cannot
+        # repeat (`do { } while (0)`) gets one.
+        # A counted loop (`for (i = 0; i < 1; i++)`) runs its body at least once when its count
+        # is positive, and exactly once for a count of 1.
+        count = trip_count(node, self._fold) if isinstance(node, c_ast.For) else None
+        passes = 1 if (isinstance(node, c_ast.DoWhile) and value == 0) or count == 1 else 2
+        if count is not None:
+            passes = min(count, 2)
+        for pass_number in range(0 if count == 0 else passes):
             current: State | None = dict(head) if head is not None else None
             if not isinstance(node, c_ast.DoWhile):
                 self.direct = False
-                current = self._apply(expr_events(node.cond, Ctx.COND, self.borrows), current)
-                current, leave = self._refine(current, node.cond)
-                exits.append(None if loop.infinite else leave)
+                if count is None:
+                    current, leave = self._branch(node.cond, current)
+                    exits.append(leave)
+                else:
+                    current = self.apply(expr_events(node.cond, Ctx.COND, self.callees), current)
             if isinstance(node.stmt, c_ast.Compound):
                 current = self._compound(node.stmt, current, loop=loop)
             else:
                 current = self._stmt(node.stmt, current)
             for cont in target.continues:
                 current = merge(current, cont)
+            target.continues.clear()
             if isinstance(node, c_ast.DoWhile):
-                current = self._apply(expr_events(node.cond, Ctx.COND, self.borrows), current)
-                current, leave = self._refine(current, node.cond)
-                exits.append(None if loop.infinite else leave)
+                current, leave = self._branch(node.cond, current)
+                exits.append(leave)
             elif isinstance(node, c_ast.For):
-                current = self._apply(expr_events(node.next, Ctx.BORROW, self.borrows), current)
-            head = merge(entry, current)
+                current = self.apply(expr_events(node.next, Ctx.BORROW, self.callees), current)
+            if count is not None:
+                # A counted loop leaves after its last iteration, which starts where the
+                # previous one ended (never from the entry).
+                if pass_number == passes - 1:
+                    exits.append(current)
+                head = current
+                continue
+            head = _loop_head(entry, current)
+        if count == 0:
+            exits.append(entry)
         self.loops.pop()
         self.targets.pop()
         result: State | None = None
         for exit_state in exits + target.breaks:
             result = merge(result, exit_state)
         if result is not None:
-            self._close([head_scope], result, "end", line_of(node), block=None, index=None)
+            self.close([head_scope], result, "end", line_of(node), block=None, index=None)
         self.scopes.pop()
         return result
 
-    def _switch(self, node: c_ast.Switch, state: State) -> State | None:
-        entry = self._apply(expr_events(node.cond, Ctx.BORROW, self.borrows), state)
-        target = _Target(is_loop=False, depth=len(self.scopes))
-        self.targets.append(target)
-        body = node.stmt
-        items = body.block_items or [] if isinstance(body, c_ast.Compound) else [body]
-        scope = _Scope(block=body if isinstance(body, c_ast.Compound) else None)
-        self.scopes.append(scope)
-        current: State | None = None
-        has_default = False
-        for item in items:
-            current, has_default = self._case_item(item, current, entry, has_default)
-        self.scopes.pop()
-        self.targets.pop()
-        result = current
-        for exit_state in target.breaks + ([] if has_default else [entry]):
-            result = merge(result, exit_state)
-        if result is not None:
-            self._close([scope], result, "end", self.end_line(body), block=None, index=None)
-        return result
+def _loop_head(entry: State | None, back: State | None) -> State | None:
+    """Join the loop entry with the back edge.
 
-    def _case_item(self, item: c_ast.Node, current: State | None, entry: State | None,
-                   has_default: bool) -> tuple[State | None, bool]:
-        if isinstance(item, c_ast.Case | c_ast.Default):
-            # Control may jump straight here from the switch, or fall through from above.
-            current = merge(current, entry)
-            has_default = has_default or isinstance(item, c_ast.Default)
-            for stmt in item.stmts or []:
-                current, has_default = self._case_item(stmt, current, entry, has_default)
-            return current, has_default
-        return self._stmt(item, current), has_default
-
-    def _jump(self, node: c_ast.Break | c_ast.Continue, state: State) -> State | None:
-        is_break = isinstance(node, c_ast.Break)
-        candidates = [t for t in self.targets if t.is_loop or is_break]
-        if not candidates:
-            return None  # stray break/continue: the parser accepted it, nothing to model
-        target = candidates[-1]
-        block, index = self._direct_block()
-        leaving = list(reversed(self.scopes[target.depth:]))
-        # A break out of a loop stops it: what leaks there leaks once. A continue repeats.
-        running = self.loops[:-1] if is_break and target.is_loop else self.loops
-        self._close(leaving, state, "break" if is_break else "continue", line_of(node),
-                    block=block, index=index, running=running)
-        (target.breaks if is_break else target.continues).append(state)
-        return None
+    A parameter's block still owned on entry but freed on the back edge is a list being freed
+    node by node (``while (p) { next = p->next; free(p); p = next; }``): on the paths that keep
+    looping it was freed, and the path that never enters had nothing left to free.
+    """
+    head = merge(entry, back)
+    if head is None or entry is None or back is None:
+        return head
+    for key, value in back.items():
+        if key.startswith("#param") and isinstance(value, Freed) and isinstance(entry.get(key), Owned):
+            head[key] = value
+    return head

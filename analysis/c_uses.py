@@ -1,214 +1,147 @@
-"""How C expressions use pointer variables: the event layer under the leak analysis.
+"""How C expressions use variables: the event layer under the ownership analysis.
 
 An expression is turned into an ordered list of :data:`Event` values (a variable is borrowed,
-escapes, is freed, is assigned) in evaluation order. The path walker in :mod:`analysis.c_paths`
-replays those events against its ownership state, and :func:`borrowing_params` uses the same events
-to summarise which parameters a function only borrows.
+escapes, is released, is assigned) in evaluation order. The path walker replays those events
+against its ownership state; the same walk yields the per-function summaries.
 
-The classification is deliberately conservative: any use we do not recognise as harmless counts as
-an *escape* (ownership may have left), because the analysis prefers silence to a false alarm.
+Variables are named by *paths*: a plain identifier (``p``) or one field of a local structure
+(``s.buf``). The classification is deliberately conservative: any use we do not recognise as
+harmless counts as an *escape* (ownership may have left), because the analysis prefers silence
+to a false alarm.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from enum import Enum
+from collections.abc import Iterator
 
 from pycparser import c_ast
+from pycparser.c_generator import CGenerator
 
-ALLOCATORS: frozenset[str] = frozenset(
-    {"malloc", "calloc", "realloc", "strdup", "strndup", "aligned_alloc", "reallocarray"}
+from analysis.c_events import (
+    _COMPARISONS,
+    _CTX_TO_KIND,
+    _POINTER_ARITHMETIC,
+    Assign,
+    Callees,
+    Clobber,
+    Ctx,
+    Effect,
+    Event,
+    NoReturn,
+    Use,
+    UseKind,
+    call_args,
+    callee_name,
+    deref_path,
+    is_null,
+    line_of,
+    strip_casts,
+    var_path,
 )
-"""Functions whose result is a fresh heap block the caller owns."""
+from analysis.c_libc import ALLOCATORS, BORROWERS, NORETURN, RELEASES
 
-FREES: frozenset[str] = frozenset({"free"})
-"""Functions that release the block passed as their first argument."""
+__all__ = ["Assign", "Callees", "Ctx", "Effect", "Event", "NoReturn", "Use", "UseKind",
+           "assign_events", "call_args", "callee_name", "expr_events", "is_null", "line_of",
+           "strip_casts", "var_path"]
 
-NORETURN: frozenset[str] = frozenset(
-    {"exit", "_exit", "_Exit", "abort", "quick_exit", "longjmp", "siglongjmp", "pthread_exit",
-     "__assert_fail", "err", "errx", "verr", "verrx"}
-)
-"""Calls that end the path: the process (or thread) is gone, so nothing leaks after them."""
-
-PURE_BORROWERS: frozenset[str] = frozenset(
-    {"memset", "memcpy", "memmove", "memcmp", "memchr", "strlen", "strnlen", "strcpy", "strncpy",
-     "strcat", "strncat", "strcmp", "strncmp", "strcasecmp", "strncasecmp", "strchr", "strrchr",
-     "strstr", "strspn", "strcspn", "strpbrk", "strtok", "strtol", "strtoul", "strtoll",
-     "strtoull", "strtod", "strtof", "atoi", "atol", "atoll", "atof", "printf", "fprintf",
-     "sprintf", "snprintf", "vprintf", "vfprintf", "vsprintf", "vsnprintf", "dprintf", "puts",
-     "fputs", "fputc", "putc", "fwrite", "fread", "fgets", "read", "write", "pread", "pwrite",
-     "send", "recv", "sscanf", "scanf", "fscanf", "qsort", "bsearch", "perror", "toupper",
-     "tolower"}
-)
-"""libc functions that read or write through a pointer but never keep or free it."""
-
-_COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">=", "&&", "||"})
-_POINTER_ARITHMETIC = frozenset({"+", "-"})
-
-
-class Ctx(Enum):
-    """What the surrounding expression does with a value."""
-
-    VALUE = "value"
-    """The value is kept (assigned, returned, passed on): a bare pointer here escapes."""
-    BORROW = "borrow"
-    """The value is only read through or discarded."""
-    COND = "cond"
-    """The value is only tested (``if (p)``, ``p == NULL``)."""
-
-
-class UseKind(Enum):
-    """What one occurrence of a variable does to the block it holds."""
-
-    BORROW = "borrow"
-    """Read or written through; ownership stays."""
-    COND = "cond"
-    """Only compared or tested."""
-    ESCAPE = "escape"
-    """Copied somewhere we cannot follow; ownership may have left."""
-    FREE = "free"
-    """Released."""
-
-
-@dataclass(frozen=True)
-class Use:
-    """A variable occurs in an expression."""
-
-    name: str
-    """Identifier."""
-    kind: UseKind
-    """What the occurrence does."""
-    line: int
-    """Source line of the occurrence."""
-
-
-@dataclass(frozen=True)
-class Assign:
-    """A plain ``name = value`` (or an initialised declaration) completes."""
-
-    name: str
-    """Identifier assigned."""
-    line: int
-    """Source line of the assignment."""
-    alloc: str | None
-    """The allocator called, when the value is a fresh heap block."""
-    null: bool
-    """True when the value is a null pointer constant."""
-
-
-@dataclass(frozen=True)
-class NoReturn:
-    """A call that never returns (``exit``, ``abort``)."""
-
-    line: int
-    """Source line of the call."""
-
-
-Event = Use | Assign | NoReturn
-"""One step of an expression's evaluation, as the ownership analysis sees it."""
-
-Borrows = Callable[[str, int], bool]
-"""``borrows(callee, index)`` tells whether a same-TU function only borrows that argument."""
-
-_CTX_TO_KIND = {Ctx.VALUE: UseKind.ESCAPE, Ctx.BORROW: UseKind.BORROW, Ctx.COND: UseKind.COND}
-
-
-def line_of(node: c_ast.Node | None) -> int:
-    """Return a node's source line, 0 when pycparser recorded none."""
-    coord = getattr(node, "coord", None)
-    return int(coord.line) if coord is not None and coord.line is not None else 0
-
-
-def strip_casts(node: c_ast.Node | None) -> c_ast.Node | None:
-    """Return the expression under any number of casts."""
-    while isinstance(node, c_ast.Cast):
-        node = node.expr
-    return node
-
-
-def callee_name(call: c_ast.FuncCall) -> str | None:
-    """Return the called function's name, ``None`` for calls through a pointer."""
-    return call.name.name if isinstance(call.name, c_ast.ID) else None
-
-
-def allocator_of(node: c_ast.Node | None) -> str | None:
-    """Return the allocator's name when ``node`` is (a cast of) an allocation call."""
-    node = strip_casts(node)
-    if isinstance(node, c_ast.FuncCall):
-        name = callee_name(node)
-        if name in ALLOCATORS:
-            return name
-    return None
-
-
-def is_null(node: c_ast.Node | None) -> bool:
-    """Return True for ``0``, ``NULL`` and ``(void *)0``."""
-    node = strip_casts(node)
-    if isinstance(node, c_ast.Constant):
-        return node.value.rstrip("uUlL") in ("0", "0x0", "00")
-    return isinstance(node, c_ast.ID) and node.name in ("NULL", "nullptr")
-
-
-def call_args(call: c_ast.FuncCall) -> list[c_ast.Node]:
-    """Return a call's argument expressions."""
-    return list(call.args.exprs) if isinstance(call.args, c_ast.ExprList) else []
-
-
-def expr_events(node: c_ast.Node | None, ctx: Ctx, borrows: Borrows) -> list[Event]:
+def expr_events(node: c_ast.Node | None, ctx: Ctx, callees: Callees) -> list[Event]:
     """Turn an expression into ownership events, in evaluation order.
 
     Args:
         node: The expression (``None`` is allowed and yields nothing).
         ctx: What the enclosing statement does with the expression's value.
-        borrows: Summary of same-TU functions, see :data:`Borrows`.
+        callees: Library tables and summaries of called functions.
 
     Returns:
         The events.
     """
     out: list[Event] = []
-    _Walker(borrows, out).walk(node, ctx)
+    _Walker(callees, out).walk(node, ctx)
     return out
 
 
-def assign_events(name: str, value: c_ast.Node | None, line: int, borrows: Borrows) -> list[Event]:
+def assign_events(name: str, value: c_ast.Node | None, line: int, callees: Callees) -> list[Event]:
     """Events for ``name = value`` (also used for ``T *name = value;`` declarations).
 
     Args:
-        name: Variable assigned.
+        name: Variable path assigned.
         value: Right-hand side.
         line: Line of the assignment.
-        borrows: Summary of same-TU functions.
+        callees: Library tables and summaries.
 
     Returns:
         The right-hand side's events followed by the :class:`Assign`.
     """
-    out = expr_events(value, Ctx.VALUE, borrows)
-    out.append(Assign(name, line, allocator_of(value), is_null(value)))
+    out: list[Event] = []
+    walker = _Walker(callees, out)
+    stripped = strip_casts(value)
+    source = var_path(stripped)
+    if source is not None:
+        out.append(Use(source, UseKind.COND, line))
+        out.append(Assign(name, line, None, is_null(stripped), copy_of=source))
+        return out
+    if (isinstance(stripped, c_ast.Assignment) and stripped.op == "="
+            and var_path(stripped.lvalue) is not None):
+        inner = var_path(stripped.lvalue)
+        walker.assignment(stripped)
+        out.append(Assign(name, line, None, False, copy_of=inner))
+        return out
+    if isinstance(stripped, c_ast.FuncCall) and (callee := callee_name(stripped)) is not None:
+        kind = callees.allocates(callee)
+        if kind is not None:
+            args = call_args(stripped)
+            index = callees.consumes(callee)
+            consumed = (_text_path(args[index]) if index is not None and index < len(args)
+                        else None)
+            if consumed is not None:
+                out.append(Use(consumed, UseKind.COND, line))
+                for position, arg in enumerate(args):
+                    if position != index:
+                        walker.walk(arg, Ctx.BORROW)
+            else:
+                walker.call(stripped)
+            out.append(Assign(name, line, kind, False, consumes=consumed, allocator=callee))
+            if consumed is None and "." not in name and "->" not in name:
+                out.extend(Assign(f"{name}->{member}", line, member_kind, False, allocator=callee)
+                           for member, member_kind in callees.allocated_members(callee))
+            return out
+    walker.walk(value, Ctx.VALUE)
+    call = id(stripped) if isinstance(stripped, c_ast.FuncCall) else None
+    out.append(Assign(name, line, None, is_null(value), call=call))
+    if isinstance(stripped, c_ast.FuncCall) and (callee := callee_name(stripped)) is not None:
+        # A structure returned by value with fresh fields: `struct span s = span_from(x);`
+        out.extend(Assign(f"{name}.{member}", line, kind, False, allocator=callee)
+                   for member, kind in callees.returned_fields(callee))
     return out
 
 
 class _Walker:
     """Recursive expression walker that appends events to ``out``."""
 
-    def __init__(self, borrows: Borrows, out: list[Event]) -> None:
-        self.borrows = borrows
+    def __init__(self, callees: Callees, out: list[Event]) -> None:
+        self.callees = callees
         self.out = out
 
-    def use(self, node: c_ast.ID, kind: UseKind) -> None:
-        self.out.append(Use(node.name, kind, line_of(node)))
+    def use(self, name: str, kind: UseKind, line: int) -> None:
+        self.out.append(Use(name, kind, line))
 
-    def walk(self, node: c_ast.Node | None, ctx: Ctx) -> None:  # noqa: C901 - a flat dispatch
+    def walk(self, node: c_ast.Node | None, ctx: Ctx) -> None:
         if node is None:
             return
         if isinstance(node, c_ast.ID):
-            self.use(node, _CTX_TO_KIND[ctx])
+            self.use(node.name, _CTX_TO_KIND[ctx], line_of(node))
         elif isinstance(node, c_ast.Cast):
             self.walk(node.expr, ctx)
         elif isinstance(node, c_ast.Constant | c_ast.Typename):
             return
+        elif isinstance(node, c_ast.StructRef) and (path := var_path(node)) is not None:
+            self.use(path, _CTX_TO_KIND[ctx], line_of(node))
         elif isinstance(node, c_ast.ArrayRef | c_ast.StructRef):
             # p[i] and p->f read or write the pointee; the pointer itself stays put.
+            if (weak := deref_path(node)) is not None:
+                self.use(weak, _CTX_TO_KIND[ctx], line_of(node))
+            if ctx is Ctx.VALUE and (elements := _elements(node)) is not None:
+                self.use(elements, UseKind.ESCAPE, line_of(node))  # a[i] copied somewhere
             self.walk(node.name, Ctx.BORROW)
             if isinstance(node, c_ast.ArrayRef):
                 self.walk(node.subscript, Ctx.BORROW)
@@ -236,6 +169,8 @@ class _Walker:
             self.call(node)
         elif isinstance(node, c_ast.Assignment):
             self.assignment(node)
+            if ctx is Ctx.VALUE and (path := var_path(node.lvalue)) is not None:
+                self.use(path, UseKind.ESCAPE, line_of(node))  # `x = (p = q)` keeps p's value
         else:
             # Initialiser lists, compound literals, generic selections ...: anything a pointer
             # meets here may be stored, so it escapes.
@@ -246,15 +181,29 @@ class _Walker:
         if node.op in ("sizeof", "_Alignof", "alignof"):
             return  # not evaluated
         if node.op == "&":
+            inner = strip_casts(node.expr)
+            interior = isinstance(inner, c_ast.ArrayRef) or (
+                isinstance(inner, c_ast.StructRef) and inner.type == "->")
+            if ctx is not Ctx.VALUE and interior:
+                self.walk(inner, Ctx.BORROW)  # &p[i] lent to a borrower: p itself stays put
+                return
             # &p, &p->f, &p[i]: a pointer to (part of) the variable leaves our sight.
             for ident in _ids(node.expr):
-                self.use(ident, UseKind.ESCAPE)
+                self.use(ident.name, UseKind.ESCAPE, line_of(ident))
         elif node.op in ("++", "--", "p++", "p--"):
             # The pointer moves: the original block can no longer be freed through it.
-            self.walk(node.expr, Ctx.VALUE)
+            path = var_path(node.expr)
+            if path is not None:
+                self.use(path, UseKind.MOVE, line_of(node))
+                if ctx is Ctx.VALUE:
+                    self.use(path, UseKind.ESCAPE, line_of(node))
+            else:
+                self.walk(node.expr, Ctx.BORROW)
         elif node.op == "!":
             self.walk(node.expr, Ctx.COND)
         else:  # "*", "-", "+", "~"
+            if node.op == "*" and (weak := deref_path(node)) is not None:
+                self.use(weak, _CTX_TO_KIND[ctx], line_of(node))
             self.walk(node.expr, Ctx.BORROW)
 
     def call(self, node: c_ast.FuncCall) -> None:
@@ -265,41 +214,96 @@ class _Walker:
             for arg in args:
                 self.walk(arg, Ctx.VALUE)
             return
-        if name in FREES and args:
-            target = strip_casts(args[0])
-            if isinstance(target, c_ast.ID):
-                self.use(target, UseKind.FREE)
-            else:
-                self.walk(target, Ctx.BORROW)
-            for arg in args[1:]:
-                self.walk(arg, Ctx.BORROW)
-            return
         for index, arg in enumerate(args):
-            if name == "realloc" and index == 0:
-                ctx = Ctx.VALUE  # realloc consumes the old block; the result is a new one
-            elif name in PURE_BORROWERS or name in NORETURN or name in ALLOCATORS:
-                ctx = Ctx.BORROW
-            elif self.borrows(name, index):
-                ctx = Ctx.BORROW
+            effect = self.callees.effect(name, index)
+            if effect is Effect.RELEASE:
+                target = var_path(arg) or _elements(strip_casts(arg)) or deref_path(arg)
+                if target is not None:
+                    if (weak := deref_path(arg)) is not None:
+                        self.walk(strip_casts(arg).children()[0][1], Ctx.BORROW)
+                        target = weak
+                    self.out.append(Use(target, UseKind.FREE, line_of(node),
+                                        via=None if name in RELEASES else name))
+                else:
+                    self.walk(arg, Ctx.BORROW)
             else:
-                ctx = Ctx.VALUE  # unknown callee: it may keep the pointer
-            self.walk(arg, ctx)
-        if name in NORETURN:
+                self.walk(arg, Ctx.BORROW if effect is Effect.BORROW else Ctx.VALUE)
+        library = name in BORROWERS or name in RELEASES or name in ALLOCATORS or name in NORETURN
+        bases = tuple(path for arg in args if (path := var_path(_address_of(arg) or arg)))
+        self.out.append(Clobber(bases if library else None))
+        for index, arg in enumerate(args):
+            target = var_path(_address_of(arg))
+            for member, kind, values in self.callees.out_allocs(name, index) if target else ():
+                path = target if member == "*" else f"{target}.{member}"
+                self.out.append(Assign(path, line_of(node), kind, False, allocator=name,
+                                       guard=(id(node), values) if values is not None else None))
+        if self.callees.noreturn(name):
             self.out.append(NoReturn(line_of(node)))
 
     def assignment(self, node: c_ast.Assignment) -> None:
-        target = strip_casts(node.lvalue)
-        if isinstance(target, c_ast.ID):
+        target = var_path(node.lvalue)
+        if target is not None:
             if node.op == "=":
-                self.out.extend(assign_events(target.name, node.rvalue, line_of(node), self.borrows))
+                self.out.extend(assign_events(target, node.rvalue, line_of(node), self.callees))
                 return
-            # p += n moves the pointer; for integers the escape is harmless (never tracked).
+            # p += n moves the pointer (for an integer it changes the value: nothing owned).
             self.walk(node.rvalue, Ctx.BORROW)
-            self.use(target, UseKind.ESCAPE)
+            self.use(target, UseKind.MOVE if node.op in ("+=", "-=") else UseKind.ESCAPE,
+                     line_of(node))
             return
-        # Stored through a pointer, into a field or an array element: the value escapes.
+        elements = _elements(strip_casts(node.lvalue))
+        if elements is not None and node.op == "=":
+            rvalue = strip_casts(node.rvalue)
+            if (isinstance(rvalue, c_ast.FuncCall) and (callee := callee_name(rvalue))
+                    and self.callees.allocates(callee) and self.callees.consumes(callee) is None):
+                self.call(rvalue)
+                self.walk(node.lvalue, Ctx.BORROW)
+                self.out.append(Assign(elements, line_of(node), self.callees.allocates(callee),
+                                       False, allocator=callee))
+                return
+        weak = deref_path(node.lvalue)
+        if weak is not None and node.op == "=":
+            # Stored through a pointer: followed under a weak path (p->f, *p).
+            self.walk(strip_casts(node.lvalue).children()[0][1], Ctx.BORROW)
+            self.out.extend(assign_events(weak, node.rvalue, line_of(node), self.callees))
+            return
+        # Stored into an array element or through an expression: the value escapes.
         self.walk(node.rvalue, Ctx.VALUE)
         self.walk(node.lvalue, Ctx.BORROW)
+        rvalue = strip_casts(node.rvalue)
+        if isinstance(rvalue, c_ast.FuncCall) and (callee := callee_name(rvalue)):
+            index, args = self.callees.consumes(callee), call_args(rvalue)
+            text = _text_path(node.lvalue)
+            if index == 0 and args and text is not None and text == _text_path(args[0]):
+                self.out.append(Assign(text, line_of(node), self.callees.allocates(callee), False,
+                                       consumes=text, allocator=callee))
+
+
+def _address_of(node: c_ast.Node | None) -> c_ast.Node | None:
+    """``x`` for ``&x``, else None."""
+    node = strip_casts(node)
+    return node.expr if isinstance(node, c_ast.UnaryOp) and node.op == "&" else None
+
+
+def _text_path(node: c_ast.Node | None) -> str | None:
+    """A variable path for ``node``, or its source text for any other lvalue (``v->a[i]``)."""
+    path = var_path(node) or deref_path(node)
+    if path is not None:
+        return path
+    node = strip_casts(node)
+    if isinstance(node, c_ast.StructRef | c_ast.ArrayRef | c_ast.UnaryOp):
+        try:
+            return "expr:" + CGenerator().visit(node)
+        except (RecursionError, AttributeError, TypeError):
+            return None
+    return None
+
+
+def _elements(node: c_ast.Node | None) -> str | None:
+    """``a[]`` for an element ``a[i]`` of an array variable (all elements share one state)."""
+    if isinstance(node, c_ast.ArrayRef) and isinstance(node.name, c_ast.ID):
+        return f"{node.name.name}[]"
+    return None
 
 
 def _ids(node: c_ast.Node | None) -> Iterator[c_ast.ID]:
@@ -308,6 +312,9 @@ def _ids(node: c_ast.Node | None) -> Iterator[c_ast.ID]:
         return
     if isinstance(node, c_ast.ID):
         yield node
+        return
+    if isinstance(node, c_ast.StructRef):
+        yield from _ids(node.name)  # the field name is not a variable
         return
     for _, child in node.children():
         yield from _ids(child)

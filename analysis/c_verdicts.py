@@ -1,7 +1,7 @@
 """Turning what the path walker observes into :class:`~analysis.model.LeakFinding` values.
 
-Kept apart from :mod:`analysis.c_paths` so the wording of findings (which users read in the TUI,
-in reports and in PR bodies) lives in one place.
+Kept apart from the walker so the wording of findings (which users read in the TUI, in reports
+and in PR bodies) lives in one place.
 """
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from analysis.c_libc import MEMORY, RELEASE_OF
 from analysis.model import FindingKind, LeakFinding
 
 if TYPE_CHECKING:
     from analysis.c_state import Freed, Owned
 
-LossKind = Literal["overwrite", "redeclared", "end", "return", "break", "continue"]
+LossKind = Literal["overwrite", "redeclared", "end", "return", "break", "continue", "goto",
+                   "discarded", "container"]
 """How the last reference to a block was lost."""
 
 
@@ -45,15 +47,21 @@ class Reporter:
         self.names: dict[str, str] = {}
         """State key -> variable name as written."""
         self._found: dict[tuple[str, int, FindingKind], LeakFinding] = {}
-        self._allocs: set[tuple[str, int]] = set()
+        self._blocks: set[str] = set()
 
     def findings(self) -> list[LeakFinding]:
-        """The findings so far, in the order found."""
-        return list(self._found.values())
+        """The findings so far, in the order found.
+
+        A leak "on some paths" of a variable that is also freed twice is the same defect seen
+        from the other side (a free on the wrong path): only the double free is kept.
+        """
+        doubled = {f.variable for f in self._found.values() if f.kind is FindingKind.DOUBLE_FREE}
+        return [f for f in self._found.values()
+                if not (f.variable in doubled and f.message.endswith("(on some paths)"))]
 
     def leak(self, key: str, owned: Owned, line: int, how: LossKind, in_loop: bool,
              fix_line: int | None) -> None:
-        """Record that the block held by ``key`` became unreachable.
+        """Record that the resource held by ``key`` became unreachable.
 
         Args:
             key: State key of the variable.
@@ -61,20 +69,48 @@ class Reporter:
             line: Where the loss happens (assignment, return, closing brace ...).
             how: What kind of loss it is.
             in_loop: True when the allocation's loop is still running, so the loss repeats.
-            fix_line: Line after which ``free(var);`` fixes it, when one is safe.
+            fix_line: Line after which the release call fixes it, when one is safe.
         """
-        if (key, owned.alloc_line) in self._allocs:
+        site = owned.block.rstrip("^")  # every generation of one allocation site
+        if site in self._blocks:
             return  # the same allocation seen again on another path or loop pass
-        self._allocs.add((key, owned.alloc_line))
+        if owned.mixed and owned.maybe_null:
+            # Allocated on some paths and released on some: almost always the same condition
+            # tested twice (`if (c) p = malloc(n); ... if (c) free(p);`). Stay silent.
+            return
+        self._blocks.add(site)
         repeats = in_loop and owned.loop is not None
         lost = owned.alloc_line if how == "redeclared" else line
         message = _leak_message(owned, lost, how, repeats)
-        kind = FindingKind.LEAK_IN_LOOP if repeats else FindingKind.LEAK
+        if owned.resource != MEMORY:
+            kind = FindingKind.RESOURCE_LEAK
+        else:
+            kind = FindingKind.LEAK_IN_LOOP if repeats else FindingKind.LEAK
         self._add(LeakFinding(
             file=self.filename, line=owned.alloc_line, function=self.function, kind=kind,
             message=message, variable=self.names.get(key, key), alloc_line=owned.alloc_line,
             lost_line=lost, loop_line=owned.loop.line if repeats and owned.loop else None,
-            fix_line=fix_line,
+            fix_line=fix_line, release=RELEASE_OF.get(owned.resource, "free"),
+        ), key)
+
+    def realloc_leak(self, key: str, owned: Owned, line: int, allocator: str) -> None:
+        """Record ``p = realloc(p, n)``: on failure the only pointer to the old block is lost.
+
+        Args:
+            key: State key of the variable.
+            owned: The block before the call.
+            line: Line of the call.
+            allocator: ``realloc`` or ``reallocarray``.
+        """
+        name = self.names.get(key, key)
+        where = f"allocated at {owned.alloc_line}; " if owned.alloc_line else ""
+        self._add(LeakFinding(
+            file=self.filename, line=line, function=self.function, kind=FindingKind.LEAK,
+            message=f"{where}if {allocator} at {line} fails it returns NULL and overwrites {name}, "
+                    "the only pointer to the old block (realloc failure leaks it); "
+                    "assign the result to a temporary first",
+            variable=name, alloc_line=owned.alloc_line or line, lost_line=line, loop_line=None,
+            fix_line=None, release="free",
         ), key)
 
     def after_free(self, key: str, freed: Freed | None, line: int, kind: FindingKind,
@@ -91,12 +127,14 @@ class Reporter:
         if freed is None:
             return
         name = self.names.get(key, key)
-        what = "freed again" if kind is FindingKind.DOUBLE_FREE else "used"
+        released = "closed" if freed.resource != MEMORY else "freed"
+        what = f"{released} again" if kind is FindingKind.DOUBLE_FREE else "used"
         self._add(LeakFinding(
             file=self.filename, line=line, function=self.function, kind=kind,
-            message=f"{name} {'may be ' if maybe else ''}freed at {freed.line}"
+            message=f"{name} {'may be ' if maybe else ''}{released} at {freed.line}"
                     f"{' on another path' if maybe else ''}; {what} at {line}", variable=name,
             alloc_line=freed.alloc_line, lost_line=None, loop_line=None, fix_line=None,
+            release=RELEASE_OF.get(freed.resource, "free"),
         ), key)
 
     def _add(self, finding: LeakFinding, key: str) -> None:
@@ -104,7 +142,8 @@ class Reporter:
 
 
 def _leak_message(owned: Owned, lost: int, how: LossKind, repeats: bool) -> str:
-    where = f"allocated at {owned.alloc_line}"
+    opened = owned.resource != MEMORY
+    where = f"{'opened' if opened else 'allocated'} at {owned.alloc_line}"
     if repeats and owned.loop is not None:
         where += f" in loop at {owned.loop.line}"
     loss = {
@@ -114,8 +153,11 @@ def _leak_message(owned: Owned, lost: int, how: LossKind, repeats: bool) -> str:
         "return": f"still held at the return at {lost}",
         "break": f"still held at the break at {lost}",
         "continue": f"lost at the continue at {lost}",
+        "goto": f"still held at the goto at {lost}",
+        "discarded": f"the result is discarded at {lost}",
+        "container": f"lost when the structure holding it is freed at {lost}",
     }[how]
-    tail = "never freed"
+    tail = "never closed" if opened else "never freed"
     if repeats and owned.loop is not None:
         tail += " — grows without bound" if owned.loop.infinite else " — leaks on every iteration"
     if owned.mixed:

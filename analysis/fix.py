@@ -1,4 +1,5 @@
-"""Synthesising the minimal patch for a leak finding: one ``free(var);`` line.
+"""Synthesising the minimal patch for a leak finding: one release line (``free(var);``,
+``fclose(f);``, ``close(fd);``).
 
 Pure: the caller passes ``reanalyze`` (preprocess + parse + analyse, which does I/O), and a
 compiler check is added later by :func:`tui.sources.c_compile.verify_fix`.
@@ -12,27 +13,30 @@ from collections.abc import Callable
 
 from analysis.model import AnalysisResult, FindingKind, Fix, LeakFinding
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$")
+_RELEASES = frozenset({"free", "fclose", "pclose", "close"})
 _JUMP = re.compile(r"^(return|break|continue|goto)\b")
 _NO_NEWLINE = "\\ No newline at end of file\n"
 
 
 def synthesize_fix(source: str, path: str, finding: LeakFinding,
                    reanalyze: Callable[[str], AnalysisResult]) -> Fix | None:
-    """Insert ``free(<variable>);`` after the finding's ``fix_line`` and check the result.
+    """Insert the release call (``free``, ``fclose``, ``close``) after ``fix_line`` and check it.
 
     Args:
         source: The C file's text.
         path: Repository path of the file, used in the diff headers (``a/<path>``, ``b/<path>``).
-        finding: A ``leak`` or ``leak-in-loop`` finding with a ``fix_line``.
+        finding: A ``leak``, ``leak-in-loop`` or ``resource-leak`` finding with a ``fix_line``.
         reanalyze: Analyses a patched text of the same file.
 
     Returns:
         The fix, with ``verified_by_analysis`` True only when re-analysis reports nothing left for
         that variable in that function; ``None`` when no safe single-line insertion exists.
     """
-    if finding.kind not in (FindingKind.LEAK, FindingKind.LEAK_IN_LOOP):
+    if finding.kind not in (FindingKind.LEAK, FindingKind.LEAK_IN_LOOP, FindingKind.RESOURCE_LEAK):
         return None
+    release = finding.release if finding.release in _RELEASES else "free"
+    call = f"{release}({finding.variable});"
     if finding.fix_line is None or not _IDENTIFIER.match(finding.variable):
         return None
     lines = source.splitlines(keepends=True)
@@ -46,7 +50,7 @@ def synthesize_fix(source: str, path: str, finding: LeakFinding,
     anchor = lines[index]
     if not anchor.endswith(("\n", "\r")):
         anchor += newline  # the anchor was the last line, without a final newline
-    patched_lines = [*lines[:index], anchor, f"{indent}free({finding.variable});{newline}",
+    patched_lines = [*lines[:index], anchor, f"{indent}{call}{newline}",
                      *lines[index + 1:]]
     patched = "".join(patched_lines)
     diff = unified_diff(source, patched, path)
@@ -56,7 +60,7 @@ def synthesize_fix(source: str, path: str, finding: LeakFinding,
     return Fix(
         file=path,
         function=finding.function,
-        description=f"insert free({finding.variable}); after line {finding.fix_line}, {where}",
+        description=f"insert {call} after line {finding.fix_line}, {where}",
         original=source,
         patched=patched,
         diff=diff,

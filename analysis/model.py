@@ -324,6 +324,8 @@ class LeakFinding:
     """Line of the enclosing loop, for leaks in loops."""
     fix_line: int | None = None
     """Line after which ``free(variable);`` would fix it."""
+    release: str = "free"
+    """The call that releases the resource: ``free``, ``fclose``, ``pclose`` or ``close``."""
 
 
 @dataclass(frozen=True)

