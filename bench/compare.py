@@ -50,6 +50,8 @@ class ToolResult:
     """Its totals against the labels."""
     by_kind: dict[str, Score]
     """Its totals per kind."""
+    batch_seconds: float | None = None
+    """Seconds per file of one invocation over the whole corpus (start-up paid once)."""
 
     @property
     def mean_seconds(self) -> float:
@@ -142,6 +144,7 @@ def benchmark(corpus: Path, tool_names: list[str], jobs: int = 1,
             runs=tuple(sorted(runs[tool.name], key=lambda r: r.file)),
             reported=frozenset(reported), score=score(expected, reported),
             by_kind=score_by_kind(expected, reported),
+            batch_seconds=tool.time_batch([f.path for f in files]),
         ))
     return Benchmark(tuple(files), frozenset(expected), tuple(results), missing)
 
@@ -159,6 +162,7 @@ def to_json(bench: Benchmark) -> dict[str, object]:
                 "tp": r.score.tp, "fp": r.score.fp, "fn": r.score.fn,
                 "precision": r.score.precision, "recall": r.score.recall, "f1": r.score.f1,
                 "mean_seconds": r.mean_seconds,
+                "batch_seconds_per_file": r.batch_seconds,
                 "by_kind": {k: asdict(s) for k, s in r.by_kind.items()},
                 "reported": sorted(r.reported),
                 "runs": [

@@ -54,12 +54,13 @@ def _score_cells(s: Score) -> list[str]:
 def _summary_rows(bench: Benchmark) -> list[list[str]]:
     """One row per tool for the headline table."""
     return [
-        [r.name, *_score_cells(r.score), f"{r.mean_seconds:.3f}", str(len(r.errors))]
+        [r.name, *_score_cells(r.score), f"{r.mean_seconds:.3f}",
+         "-" if r.batch_seconds is None else f"{r.batch_seconds:.3f}", str(len(r.errors))]
         for r in bench.results
     ]
 
 
-SUMMARY_HEADER = ["tool", "TP", "FP", "FN", "precision", "recall", "F1", "s/file", "errors"]
+SUMMARY_HEADER = ["tool", "TP", "FP", "FN", "precision", "recall", "F1", "s/file", "s/file batch", "errors"]
 
 
 def _corpus_line(bench: Benchmark) -> str:
@@ -153,8 +154,10 @@ def markdown(bench: Benchmark, argv: list[str]) -> str:
                     for row, r in zip(_summary_rows(bench), bench.results)]),
         "",
         ("`s/file` is the mean wall-clock time of one invocation on one file (jobs: sequential "
-        "unless `--jobs` says otherwise). `errors` counts invocations that crashed, timed out "
-        "or rejected the input."),
+        "unless `--jobs` says otherwise), start-up included. `s/file batch` is one invocation "
+        "over the whole corpus divided by the number of files: the cost of analysing a file once "
+        "the tool is running. `errors` counts invocations that crashed, timed out or rejected "
+        "the input."),
     ]
     if bench.missing:
         out += ["", "Not installed, skipped: " + ", ".join(bench.missing) + "."]
