@@ -64,3 +64,18 @@ def test_unparsable_c_falls_back_to_the_diff_heuristic_and_says_so(tmp_path: Pat
     assert result.diagnostics and result.diagnostics[0].file == "pool.c" and result.diagnostics[0].line
     assert "diff-only heuristic" in result.notes[0]
     assert result.fix is None
+
+
+def test_only_the_functions_a_commit_touches_are_analysed(tmp_path: Path) -> None:
+    # GIVEN a file with an old leak in legacy(), and a recent commit that only edits its header comment
+    legacy = "\nvoid legacy(void) {\n    char *kept = malloc(8);\n    kept[0] = 1;\n}\n"
+    repo = GitRepo(tmp_path / "svc")
+    repo.commit("import", BASE - timedelta(days=3), {"pool.c": POOL_V1 + legacy})
+    touched = repo.commit("reword header", BASE - timedelta(hours=2), {"pool.c": "/* pool */\n" + POOL_V1 + legacy})
+    # WHEN the pipeline runs
+    result = investigate(LocalGitCodeSource(repo.path), first_oom=BASE, deployments=[], build_globs=("*.c",))
+    # THEN the comment-only commit carries no finding, and its diff shows none of legacy()'s leak,
+    # because no function it touched was analysed
+    suspect = next(s for s in result.suspects if s.commit.sha == touched)
+    assert suspect.findings == ()
+    assert result.diffs[touched].findings == ()

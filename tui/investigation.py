@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from analysis.annotate import AnnotatedDiff, annotate_change
+from analysis.c_functions import changed_functions
 from analysis.correlation import findings_on_changed_lines, rank_commits
+from analysis.diffs import changed_lines
 from analysis.fix import synthesize_fix
 from analysis.model import AnalysisResult, Commit, Deployment, Diagnostic, Fix, LeakFinding, Suspect
 from tui.sources.base import CodeSource, NotFoundError
@@ -92,7 +94,10 @@ def investigate(
                 continue
             new_text = code.file_at(commit.sha, change.path)
             old_text = _parent_text(code, commit, change.path)
-            result = analyze_text(new_text, change.path)
+            touched = _touched_functions(new_text, change.path, change.patch)
+            # Only the functions the commit touched (and, inside the analyzer, what they call) can
+            # carry findings on its changed lines, so a large file costs little.
+            result = analyze_text(new_text, change.path, only_functions=touched) if touched else AnalysisResult()
             diagnostics.extend(result.diagnostics)
             on_change = findings_on_changed_lines(result.findings, change.patch)
             findings_by_sha.setdefault(commit.sha, []).extend(on_change)
@@ -121,6 +126,15 @@ def investigate(
         window_start=window_start,
         first_oom=first_oom,
     )
+
+
+def _touched_functions(text: str, path: str, patch: str) -> set[str]:
+    """Functions of the new version whose lines the patch's hunks cover."""
+    changed = changed_lines(patch)
+    lines = set(changed.added)
+    for hunk in changed.hunks:
+        lines.update(hunk.new_range)
+    return changed_functions(text, path, lines)
 
 
 def _parent_text(code: CodeSource, commit: Commit, path: str) -> str:
