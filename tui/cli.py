@@ -8,12 +8,27 @@ from collections.abc import Sequence
 
 from tui import __version__
 
-# Sub-command modules, imported lazily so `incident-tui analyze` does not pay for Textual.
-_COMMANDS = ("tui.commands.demo", "tui.commands.analyze", "tui.commands.correlate")
+_COMMANDS = {
+    "live": "tui.commands.live",
+    "report": "tui.commands.report",
+    "demo": "tui.commands.demo",
+    "analyze": "tui.commands.analyze",
+    "correlate": "tui.commands.correlate",
+}
+"""Sub-command name -> module. Only the module of the command being run is imported, so
+``incident-tui analyze`` pays neither for Textual nor for the HTTP and Kubernetes clients."""
+
+DEFAULT_COMMAND = "live"
+"""What a bare ``incident-tui`` (or ``incident-tui --incident ID``) runs."""
+_TOP_LEVEL_OPTIONS = ("-h", "--help", "--version")
+"""Arguments the top-level parser handles itself."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every sub-command registered.
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser.
+
+    Args:
+        only: Register just this sub-command (the one being run); every one when ``None``.
 
     Returns:
         The parser; each sub-command sets ``func`` to its ``run`` function.
@@ -26,13 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"incident-tui {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in _COMMANDS:
-        importlib.import_module(module_name).add_parser(subparsers)
+    for name, module_name in _COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module_name).add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI.
+    """Run the CLI; without a sub-command (``incident-tui``, ``incident-tui --incident ID``) it runs ``live``.
 
     Args:
         argv: Arguments without the program name; ``sys.argv[1:]`` when ``None``.
@@ -40,8 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code.
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or (arguments[0] not in _COMMANDS and arguments[0] not in _TOP_LEVEL_OPTIONS):
+        arguments.insert(0, DEFAULT_COMMAND)
+    parser = build_parser(only=arguments[0] if arguments[0] in _COMMANDS else None)
+    args = parser.parse_args(arguments)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

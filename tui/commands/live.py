@@ -1,0 +1,122 @@
+"""``incident-tui live`` (also a bare ``incident-tui``): the dashboard on PagerDuty, Kubernetes and GitHub.
+
+The config maps the incident's PagerDuty service to its workload and repository; tokens come from
+the environment. Every mistake (config, token, unmapped service, unreachable API before the
+dashboard starts) is one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from tui.paths import default_state_dir
+
+T = TypeVar("T")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``live`` sub-command."""
+    parser = subparsers.add_parser(
+        "live",
+        help="open the dashboard on a live incident (PagerDuty, Kubernetes, GitHub); the default command",
+        description="Open the dashboard on a PagerDuty incident of a service mapped in the config: its "
+        "Kubernetes workload's memory and OOM kills, and the GitHub changes before the first kill. "
+        "Tokens come from PAGERDUTY_API_TOKEN and GITHUB_TOKEN, cluster access from KUBECONFIG.",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--incident", metavar="ID", default=None,
+                        help="PagerDuty incident ID (default: the newest open incident of the mapped services)")
+    parser.add_argument("--read-only", action="store_true", help="refuse every write (acknowledge, notes, PR)")
+    parser.add_argument("--state-dir", type=Path, default=None,
+                        help="where reports are written (default: $XDG_STATE_HOME/incident-tui/live)")
+    parser.set_defaults(func=run)
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """``--config PATH``, shared with ``report``."""
+    parser.add_argument("--config", type=Path, default=None, metavar="PATH",
+                        help="config file (default: $INCIDENT_TUI_CONFIG, else $XDG_CONFIG_HOME/incident-tui/config.toml)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the dashboard on the live incident.
+
+    Returns:
+        0 after the dashboard closes, 2 when it could not start (one line on stderr).
+    """
+    return run_reporting_errors("live", lambda: _live(args))
+
+
+def run_reporting_errors(command: str, main: Callable[[], Awaitable[int]]) -> int:
+    """Run ``main`` on a fresh event loop; configuration and source errors become exit code 2.
+
+    Args:
+        command: The sub-command, for the message prefix.
+        main: The coroutine factory to run.
+
+    Returns:
+        The coroutine's exit code, or 2 with one line on stderr.
+    """
+    from tui.config import ConfigError
+    from tui.sources.base import SourceError
+
+    try:
+        return asyncio.run(main())
+    except (ConfigError, SourceError, OSError) as error:
+        print(f"incident-tui {command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def open_live_session(args: argparse.Namespace, *, state_name: str = "live"):
+    """Load the config, pick the incident and build its sources.
+
+    Args:
+        args: Parsed arguments with ``config``, ``incident`` and optionally ``read_only``/``state_dir``.
+        state_name: Sub-directory of the XDG state dir used when ``--state-dir`` is not given.
+
+    Returns:
+        ``(sources, incident)``; the caller closes the sources with :func:`tui.live.close_sources`.
+
+    Raises:
+        ConfigError: The config is missing or wrong.
+        SourceError: A token is missing, the incident is unknown or unmapped, PagerDuty failed.
+    """
+    from tui.config import load_config
+    from tui.live import build_live_sources, pagerduty_source, pick_incident
+
+    config = load_config(args.config)
+    pagerduty = pagerduty_source(config)
+    try:
+        incident = await pick_incident(pagerduty, args.incident)
+        state_dir: Path = getattr(args, "state_dir", None) or default_state_dir(state_name)
+        sources = build_live_sources(
+            config,
+            incident_service=incident.service,
+            read_only=bool(getattr(args, "read_only", False)),
+            state_dir=state_dir,
+            pagerduty=pagerduty,
+        )
+    except BaseException:
+        await pagerduty.aclose()
+        raise
+    return sources, incident
+
+
+async def _live(args: argparse.Namespace) -> int:
+    """Build the session and run the dashboard on this event loop (so PagerDuty's client stays on it)."""
+    from tui.app import IncidentApp
+    from tui.live import close_sources
+
+    sources, incident = await open_live_session(args)
+    try:
+        await IncidentApp(sources, incident_id=incident.id).run_async()
+    finally:
+        await close_sources(sources)
+    return 0
