@@ -9,7 +9,7 @@ report on the same coroutines the dashboard's keys use. Nothing here imports Tex
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +134,18 @@ def _close_soon(pagerduty: Any) -> None:
     loop.create_task(pagerduty.aclose())
 
 
-async def pick_incident(pagerduty: Any, incident_id: str | None) -> Incident:
-    """The incident to open: the given one, or the newest open incident of the mapped services.
+async def pick_incident(
+    pagerduty: Any,
+    incident_id: str | None,
+    choose: Callable[[list[Incident]], Awaitable[str | None]] | None = None,
+) -> Incident:
+    """The incident to open: the given one, else the one ``choose`` picks, else the newest open one.
 
     Args:
         pagerduty: The PagerDuty source (its services are the mapped ones).
-        incident_id: An incident ID, or ``None`` for the newest open one.
+        incident_id: An incident ID, or ``None`` to pick among the open ones.
+        choose: Asked when several incidents are open (the interactive picker); returns an ID,
+            or ``None`` when the user quit.
 
     Returns:
         The incident.
@@ -154,7 +160,16 @@ async def pick_incident(pagerduty: Any, incident_id: str | None) -> Incident:
     if not open_incidents:
         services = ", ".join(getattr(pagerduty, "services", ())) or "the mapped services"
         raise SourceError(f"no open incidents for {services}")
+    if choose is not None and len(open_incidents) > 1:
+        chosen = await choose(open_incidents)
+        if chosen is None:
+            raise PickerCancelled("no incident chosen")
+        return next(incident for incident in open_incidents if incident.id == chosen)
     return open_incidents[0]
+
+
+class PickerCancelled(SourceError):
+    """The user quit the incident picker."""
 
 
 async def close_sources(sources: SourceSet) -> None:

@@ -32,6 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--incident", metavar="ID", default=None,
                         help="PagerDuty incident ID (default: the newest open incident of the mapped services)")
     parser.add_argument("--read-only", action="store_true", help="refuse every write (acknowledge, notes, PR)")
+    parser.set_defaults(pick=sys.stdin.isatty() and sys.stdout.isatty())
     parser.add_argument("--state-dir", type=Path, default=None,
                         help="where reports are written (default: $XDG_STATE_HOME/incident-tui/live)")
     parser.set_defaults(func=run)
@@ -65,8 +66,12 @@ def run_reporting_errors(command: str, main: Callable[[], Awaitable[int]]) -> in
     from tui.config import ConfigError
     from tui.sources.base import SourceError
 
+    from tui.live import PickerCancelled
+
     try:
         return asyncio.run(main())
+    except PickerCancelled:
+        return 0  # the user quit the picker: nothing went wrong
     except (ConfigError, SourceError, OSError) as error:
         print(f"incident-tui {command}: {error}", file=sys.stderr)
         return 2
@@ -94,7 +99,8 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
     config = load_config(args.config)
     pagerduty = pagerduty_source(config)
     try:
-        incident = await pick_incident(pagerduty, args.incident)
+        choose = _run_picker if getattr(args, "pick", False) else None
+        incident = await pick_incident(pagerduty, args.incident, choose)
         state_dir: Path = getattr(args, "state_dir", None) or default_state_dir(state_name)
         sources = build_live_sources(
             config,
@@ -107,6 +113,13 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
         await pagerduty.aclose()
         raise
     return sources, incident
+
+
+async def _run_picker(incidents):
+    """Show the incident picker in the terminal and return the chosen ID (``None`` if quit)."""
+    from tui.screens.picker import IncidentPickerApp
+
+    return await IncidentPickerApp(incidents).run_async()
 
 
 async def _live(args: argparse.Namespace) -> int:
