@@ -121,7 +121,17 @@ def build_live_sources(
         mode="live",
         read_only=read_only,
         build_globs=tuple(mapping.sources),
+        history=_history_source(config),
     )
+
+
+def _history_source(config: Config) -> Any:
+    """Prometheus memory history when ``[prometheus]`` is configured, else ``None``."""
+    if config.prometheus is None:
+        return None
+    from tui.sources.prometheus import PrometheusHistory, WorkloadMemoryHistory
+
+    return WorkloadMemoryHistory(PrometheusHistory(config.prometheus.url))
 
 
 def _close_soon(pagerduty: Any) -> None:
@@ -179,9 +189,10 @@ async def close_sources(sources: SourceSet) -> None:
         if close is not None:
             await asyncio.to_thread(close)
     finally:
-        aclose = getattr(sources.incidents, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        for closable in (sources.incidents, sources.history):
+            aclose = getattr(closable, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 async def investigate_and_report(sources: SourceSet, incident: Incident) -> tuple[Investigation, str, dict, Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from analysis.model import PullRequest
-from tui.sources.base import CodeSource, IncidentSource, WorkloadSource
+from tui.sources.base import CodeSource, IncidentSource, MemoryHistorySource, WorkloadSource
 
 
 class DemoControl(Protocol):
@@ -45,6 +45,8 @@ class SourceSet:
     """How far before the first OOM kill to look for changes."""
     demo: DemoControl | None = field(default=None)
     """Demo-only controls (merging the PR); ``None`` in live mode."""
+    history: MemoryHistorySource | None = field(default=None)
+    """Where memory from before the session comes from (Prometheus), when configured."""
 
     @property
     def mode_label(self) -> str:

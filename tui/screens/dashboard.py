@@ -27,16 +27,16 @@ from analysis.model import (
     OomKill,
     PullRequest,
     TimelineEntry,
-    TimelineKind,
     WorkloadInfo,
 )
 from tui.investigation import Investigation, investigate
 from tui.screens.dashboard_actions import DashboardActions
+from tui.screens.dashboard_views import DashboardViews
 from tui.session import SourceSet
 from tui.staleness import StaleTracker
 from widgets.diff_view import AnnotatedDiffView
-from widgets.incident_header import HeaderView, IncidentHeader
-from widgets.memory_graph import MemoryGraph, MemoryView
+from widgets.incident_header import IncidentHeader
+from widgets.memory_graph import MemoryGraph
 from widgets.suspects import SuspectPane
 from widgets.timeline import TimelineTable
 
@@ -51,8 +51,8 @@ PANES: tuple[tuple[str, str], ...] = (
 )
 """Pane IDs and their titles, in focus-key order."""
 
-MEMORY_WINDOW = timedelta(minutes=5)
-"""The longest stretch of history the memory graph draws."""
+HISTORY_LOOKBACK = timedelta(hours=12)
+"""How far back to load memory history (Prometheus) when the session starts."""
 
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 36
 """Below either size the four panes do not fit, so one is shown at a time, like tabs."""
@@ -64,7 +64,7 @@ class Pane(Vertical, can_focus=False):
     ALLOW_MAXIMIZE = True
 
 
-class DashboardScreen(DashboardActions, Screen[None]):
+class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
     """One incident's dashboard."""
 
     BINDINGS = [
@@ -73,6 +73,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
         Binding("p", "open_pr", "Fix PR"),
         Binding("t", "toggle_time", "UTC/local"),
         Binding("z", "zoom", "Zoom"),
+        Binding("w", "memory_window", "5m/1h/12h", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("tab", "cycle_pane(1)", "Next pane", show=False),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False),
@@ -114,6 +115,13 @@ class DashboardScreen(DashboardActions, Screen[None]):
         """Its outcome."""
 
     @dataclass
+    class HistoryLoaded(Message):
+        """Memory history from before the session arrived."""
+
+        samples: tuple[MemorySample, ...]
+        """Samples oldest first."""
+
+    @dataclass
     class SourceFailed(Message):
         """A read from an upstream failed."""
 
@@ -128,6 +136,8 @@ class DashboardScreen(DashboardActions, Screen[None]):
     """The fix PR once opened."""
     compact: reactive[bool] = reactive(False)
     """One pane at a time, for small terminals."""
+    memory_window: reactive[int] = reactive(0)
+    """Index into :data:`tui.screens.dashboard_views.MEMORY_WINDOWS` of the stretch the graph draws."""
     active_pane: reactive[int] = reactive(0)
     """Index into :data:`PANES` of the pane in front (compact mode) or focused."""
 
@@ -160,6 +170,7 @@ class DashboardScreen(DashboardActions, Screen[None]):
         self._log_entries: tuple[TimelineEntry, ...] = ()
         self.investigation: Investigation | None = None
         self._investigating = False
+        self._history_requested = False
         self._stale = StaleTracker()
 
     # ----- layout -------------------------------------------------------------------------
@@ -260,6 +271,18 @@ class DashboardScreen(DashboardActions, Screen[None]):
             return
         self.post_message(self.IncidentPolled(incident, entries))
 
+    @work(exclusive=True, group="history", exit_on_error=False)
+    async def load_history(self, info: WorkloadInfo) -> None:
+        """Load memory from before the session (async: Prometheus is an httpx client)."""
+        assert self.sources.history is not None
+        end = datetime.now(timezone.utc)
+        try:
+            samples = await self.sources.history.memory_history(info, end - HISTORY_LOOKBACK, end)
+        except Exception as error:  # history is a bonus: say so and carry on with live samples
+            self.post_message(self.SourceFailed("history", str(error) or type(error).__name__))
+            return
+        self.post_message(self.HistoryLoaded(tuple(samples)))
+
     @work(thread=True, exclusive=True, group="investigation", exit_on_error=False)
     def run_investigation(self, first_oom: datetime) -> None:
         """Rank the changes before ``first_oom`` and prepare the fix."""
@@ -284,6 +307,9 @@ class DashboardScreen(DashboardActions, Screen[None]):
         self._stale.recovered("workload")
         self._info = message.info
         self._history.extend(message.samples)
+        if self.sources.history is not None and not self._history_requested:
+            self._history_requested = True
+            self.load_history(message.info)
         self._container = message.container
         self._oom_kills = message.oom_kills
         if message.events != self._workload_events:
@@ -322,11 +348,27 @@ class DashboardScreen(DashboardActions, Screen[None]):
         self._update_timeline()
         self.refresh_bindings()
 
+    @on(HistoryLoaded)
+    def prepend_history(self, message: HistoryLoaded) -> None:
+        """Put the older samples before the live ones (the bounded buffer keeps the newest)."""
+        first_live = self._history[0].at if self._history else None
+        older = [s for s in message.samples if first_live is None or s.at < first_live]
+        self._history = deque([*older, *self._history], maxlen=HISTORY_SAMPLES)
+        self.notify(f"Loaded {len(older)} memory samples from before this session ({self.sources.history.__class__.__name__}); w widens the graph.")
+        self._update_memory()
+
+    def watch_memory_window(self) -> None:
+        """Redraw at the new width of history."""
+        self._update_memory()
+
     @on(SourceFailed)
     def mark_stale(self, message: SourceFailed) -> None:
         """Record the failure; the affected pane says it is stale, the others keep going."""
         interval = self._workload_interval if message.source == "workload" else self._incident_interval
         self._stale.failed(message.source, message.error, retry_in=interval)
+        if message.source == "history":
+            self.notify(f"No memory history: {message.error}", title="History", severity="warning")
+            return
         if message.source == "code":
             self._investigating = False
             self.query_one(SuspectPane).status_note = f"analysis failed: {message.error} (will retry)"
@@ -348,62 +390,3 @@ class DashboardScreen(DashboardActions, Screen[None]):
         """Show the PR on the timeline."""
         self._update_timeline()
         self.refresh_bindings()
-
-    # ----- hand-down helpers ----------------------------------------------------------------
-
-    def _maybe_investigate(self) -> None:
-        """Start the root-cause pipeline once there is an incident and an OOM kill to anchor it."""
-        if self.investigation is not None or self._investigating or self.incident is None:
-            return
-        anchor = self._oom_kills[0].at if self._oom_kills else self.incident.created_at
-        self._investigating = True
-        self.query_one(SuspectPane).status_note = "ranking the changes before the first OOM kill..."
-        self.run_investigation(anchor)
-
-    def _update_header(self) -> None:
-        """Hand the header its view."""
-        service = self._info.service if self._info else "the mapped service"
-        self.query_one(IncidentHeader).view = HeaderView(
-            incident=self.incident,
-            service=service,
-            mode=self.sources.mode_label,
-            stale_note=self._stale.note("incidents") or self._stale.note("code"),
-        )
-
-    def _update_memory(self) -> None:
-        """Hand the memory pane a new snapshot."""
-        if self._info is None and not self._history and self._stale.note("workload") is None:
-            return
-        info = self._info
-        now = datetime.now(timezone.utc)
-        restarts = tuple(e.at for e in self._workload_events if e.kind is TimelineKind.RESTART)
-        # Show at most five minutes, but no more than there is history, so the first minute of a
-        # session fills the graph instead of hugging its right edge.
-        observed = now - self._history[0].at if self._history else timedelta(0)
-        window = min(MEMORY_WINDOW, max(timedelta(minutes=1), observed))
-        self.query_one(MemoryGraph).view = MemoryView(
-            samples=tuple(s for s in self._history if s.at >= now - window),
-            window=window,
-            limit_bytes=info.limit_bytes if info else None,
-            now=now,
-            oom_kills=tuple(k.at for k in self._oom_kills),
-            restarts=restarts,
-            limit_mechanism=info.limit_mechanism if info else "unknown",
-            container=self._container,
-            stale_note=self._stale.note("workload"),
-            notes=info.notes if info else (),
-        )
-
-    def _update_timeline(self) -> None:
-        """Merge every source's entries onto one axis."""
-        entries = [*self._log_entries, *self._workload_events]
-        if self.investigation is not None:
-            for suspect in self.investigation.suspects:
-                commit = suspect.commit
-                entries.append(
-                    TimelineEntry(commit.committed_at, TimelineKind.COMMIT, f"{commit.short_sha} {commit.subject} ({commit.author})", "git")
-                )
-        if self.pr is not None and self.pr.created_at is not None:
-            entries.append(TimelineEntry(self.pr.created_at, TimelineKind.PR_OPENED, f"PR #{self.pr.number} {self.pr.title}", "git"))
-        entries.sort(key=lambda entry: entry.at)
-        self.query_one(TimelineTable).entries = tuple(entries)

@@ -129,6 +129,14 @@ class DashboardActions:
         timeline.show_local = not timeline.show_local
         self.notify("Timeline in local time." if timeline.show_local else "Timeline in UTC.")
 
+    def action_memory_window(self: DashboardScreen) -> None:
+        """Cycle the memory graph between 5 minutes, 1 hour and 12 hours of history."""
+        from tui.screens.dashboard_views import MEMORY_WINDOWS
+
+        self.memory_window = (self.memory_window + 1) % len(MEMORY_WINDOWS)
+        minutes = int(MEMORY_WINDOWS[self.memory_window].total_seconds() // 60)
+        self.notify(f"Memory graph: last {minutes // 60} h" if minutes >= 60 else f"Memory graph: last {minutes} min")
+
     def action_zoom(self: DashboardScreen) -> None:
         """Zoom the active pane to the whole screen, or restore the layout."""
         from tui.screens.dashboard import PANES, Pane

@@ -65,6 +65,7 @@ incident-tui keys
   p        preview and open the fix PR (asks first); shows the PR once it exists
   m        merge the fix PR (demo only, in the PR view)
   t        toggle timeline times between UTC and local time
+  w        memory graph: last 5 min / 1 h / 12 h (history from Prometheus when configured)
   1 2 3 4  focus memory / timeline / suspects / diff
   Tab      next pane        z  zoom the focused pane (again to restore)
   ctrl+p   command palette  ?  this help      q  quit

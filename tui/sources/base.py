@@ -126,6 +126,14 @@ class WorkloadSource(Protocol):
         ...
 
 
+class MemoryHistorySource(Protocol):
+    """Memory history from before the dashboard started (Prometheus in live mode)."""
+
+    async def memory_history(self, workload: WorkloadInfo, start: datetime, end: datetime) -> list[MemorySample]:
+        """Samples of ``workload``'s container in ``[start, end]``, oldest first."""
+        ...
+
+
 class CodeSource(Protocol):
     """GitHub, or the demo's local git repository."""
 

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from analysis.model import MemorySample
+from analysis.model import MemorySample, WorkloadInfo
 from tui.sources.base import SourceError
 
 MAX_POINTS = 11_000
@@ -300,3 +300,34 @@ def _matrix(data: Any, host: str) -> list[Series]:
         # NaN (a stale or failed scrape) and infinities carry no usable reading.
         series.append((labels, [(at, value) for at, value in points if math.isfinite(value)]))
     return series
+
+
+def deployment_pod_pattern(pod: str) -> str:
+    """A regex for every pod of ``pod``'s Deployment: its name without the ReplicaSet hash and suffix.
+
+    ``worker-deployment-7d9f8c6b5-x2x9q`` gives ``worker-deployment-.*``, so history from pods that
+    were replaced by restarts and rollouts is found too. A name without both parts is matched exactly.
+    """
+    parts = pod.rsplit("-", 2)
+    return f"{re.escape(parts[0])}-.*" if len(parts) == 3 else re.escape(pod)
+
+
+class WorkloadMemoryHistory:
+    """:class:`~tui.sources.base.MemoryHistorySource` over Prometheus for the watched container."""
+
+    def __init__(self, prometheus: PrometheusHistory) -> None:
+        """Wrap a Prometheus client.
+
+        Args:
+            prometheus: The client; closed by :meth:`aclose`.
+        """
+        self.prometheus = prometheus
+
+    async def memory_history(self, workload: WorkloadInfo, start: datetime, end: datetime) -> list[MemorySample]:
+        """The container's working set across all pods of its Deployment."""
+        pattern = deployment_pod_pattern(workload.pod)
+        return await self.prometheus.memory_history(workload.namespace, pattern, workload.container, start, end)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.prometheus.aclose()

@@ -1,0 +1,83 @@
+"""How the dashboard hands its state down to the widgets, as frozen views.
+
+Kept apart from the polling and layout in :mod:`tui.screens.dashboard` and the keys in
+:mod:`tui.screens.dashboard_actions`; every method here runs on the UI thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from analysis.model import TimelineEntry, TimelineKind
+from widgets.incident_header import HeaderView, IncidentHeader
+from widgets.memory_graph import MemoryGraph, MemoryView
+from widgets.suspects import SuspectPane
+from widgets.timeline import TimelineTable
+
+if TYPE_CHECKING:
+    from tui.screens.dashboard import DashboardScreen
+
+MEMORY_WINDOWS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=12))
+"""Stretches of history the memory graph can draw; ``w`` cycles through them."""
+
+
+class DashboardViews:
+    """Mixin building each widget's view from the screen's state."""
+
+    def _maybe_investigate(self: DashboardScreen) -> None:
+        """Start the root-cause pipeline once there is an incident and an OOM kill to anchor it."""
+        if self.investigation is not None or self._investigating or self.incident is None:
+            return
+        anchor = self._oom_kills[0].at if self._oom_kills else self.incident.created_at
+        self._investigating = True
+        self.query_one(SuspectPane).status_note = "ranking the changes before the first OOM kill..."
+        self.run_investigation(anchor)
+
+    def _update_header(self: DashboardScreen) -> None:
+        """Hand the header its view."""
+        service = self._info.service if self._info else "the mapped service"
+        self.query_one(IncidentHeader).view = HeaderView(
+            incident=self.incident,
+            service=service,
+            mode=self.sources.mode_label,
+            stale_note=self._stale.note("incidents") or self._stale.note("code"),
+        )
+
+    def _update_memory(self: DashboardScreen) -> None:
+        """Hand the memory pane a new snapshot."""
+        if self._info is None and not self._history and self._stale.note("workload") is None:
+            return
+        info = self._info
+        now = datetime.now(timezone.utc)
+        restarts = tuple(e.at for e in self._workload_events if e.kind is TimelineKind.RESTART)
+        # Show the chosen stretch, but no more than there is history, so the first minute of a
+        # session fills the graph instead of hugging its right edge.
+        observed = now - self._history[0].at if self._history else timedelta(0)
+        window = min(MEMORY_WINDOWS[self.memory_window], max(timedelta(minutes=1), observed))
+        self.query_one(MemoryGraph).view = MemoryView(
+            samples=tuple(s for s in self._history if s.at >= now - window),
+            window=window,
+            limit_bytes=info.limit_bytes if info else None,
+            now=now,
+            oom_kills=tuple(k.at for k in self._oom_kills),
+            restarts=restarts,
+            limit_mechanism=info.limit_mechanism if info else "unknown",
+            container=self._container,
+            stale_note=self._stale.note("workload"),
+            notes=info.notes if info else (),
+        )
+
+    def _update_timeline(self: DashboardScreen) -> None:
+        """Merge every source's entries onto one axis."""
+        entries = [*self._log_entries, *self._workload_events]
+        if self.investigation is not None:
+            for suspect in self.investigation.suspects:
+                commit = suspect.commit
+                entries.append(
+                    TimelineEntry(commit.committed_at, TimelineKind.COMMIT, f"{commit.short_sha} {commit.subject} ({commit.author})", "git")
+                )
+        if self.pr is not None and self.pr.created_at is not None:
+            entries.append(TimelineEntry(self.pr.created_at, TimelineKind.PR_OPENED, f"PR #{self.pr.number} {self.pr.title}", "git"))
+        entries.sort(key=lambda entry: entry.at)
+        self.query_one(TimelineTable).entries = tuple(entries)
