@@ -88,6 +88,9 @@ class StaticWorkload:
     def deployments(self) -> list[Deployment]:
         return [self._deployed]
 
+    def previous_logs(self, lines: int = 200) -> str:
+        return "processed item at 0x7f00\nprocessed item at 0x7f01"
+
 
 def static_sources(tmp_path: Path) -> SourceSet:
     """A source set whose every value is fixed, over a real demo repository built at FROZEN_NOW."""

@@ -224,3 +224,19 @@ async def test_80x24_shows_one_pane_at_a_time(demo: DemoRun) -> None:
         await pilot.pause()
         shown = [pane_id for pane_id, _ in PANES if screen.query_one(f"#{pane_id}").display]
         assert shown == ["pane-diff"]
+
+
+async def test_l_shows_the_killed_runs_output(demo: DemoRun) -> None:
+    from tui.screens.modals import LogsScreen
+
+    # GIVEN the demo after at least one OOM kill and restart, so a previous run exists
+    workload = demo.scenario.workload
+    assert workload.wait_until(lambda: workload.container_state().restart_count >= 1, timeout=30)
+    async with make_app(demo).run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: pilot.app.screen._info is not None, what="workload facts")
+        # WHEN l is pressed
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, LogsScreen), what="the logs")
+        # THEN the killed worker's own output is shown
+        text = str(pilot.app.screen.query_one("#logs").render())
+        assert "processed item at" in text

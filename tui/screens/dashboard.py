@@ -74,6 +74,7 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         Binding("t", "toggle_time", "UTC/local"),
         Binding("z", "zoom", "Zoom"),
         Binding("w", "memory_window", "5m/1h/12h", show=False),
+        Binding("l", "previous_logs", "Logs", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("tab", "cycle_pane(1)", "Next pane", show=False),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False),

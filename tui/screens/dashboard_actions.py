@@ -13,7 +13,7 @@ from textual import work
 
 from analysis.model import IncidentStatus
 from tui import operations
-from tui.screens.modals import ConfirmScreen, HelpScreen
+from tui.screens.modals import ConfirmScreen, HelpScreen, LogsScreen
 from tui.screens.pull_request import PrPreviewScreen, PrViewScreen
 from tui.screens.report import ReportScreen
 from tui.sources.base import SourceError
@@ -168,6 +168,18 @@ class DashboardActions:
         from tui.screens.dashboard import PANES
 
         self.action_focus_pane((self.active_pane + step) % len(PANES))
+
+    @work(exclusive=True, group="logs")
+    async def action_previous_logs(self: DashboardScreen) -> None:
+        """Show the killed run's output (read in a thread: it may be an API call)."""
+        try:
+            text = await asyncio.to_thread(self.sources.workload.previous_logs, 200)
+        except Exception as error:  # a failed read is a message, never a crash
+            self.notify(str(error) or type(error).__name__, title="Previous logs", severity="error")
+            return
+        info = self._info
+        title = f"Previous run of {info.container} in {info.pod} (last 200 lines)" if info else "Previous run"
+        await self.app.push_screen(LogsScreen(title, text))
 
     def action_help(self: DashboardScreen) -> None:
         """Show the key help."""

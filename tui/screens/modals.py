@@ -66,6 +66,7 @@ incident-tui keys
   m        merge the fix PR (demo only, in the PR view)
   t        toggle timeline times between UTC and local time
   w        memory graph: last 5 min / 1 h / 12 h (history from Prometheus when configured)
+  l        the killed run's output (kubectl logs --previous)
   1 2 3 4  focus memory / timeline / suspects / diff
   Tab      next pane        z  zoom the focused pane (again to restore)
   ctrl+p   command palette  ?  this help      q  quit
@@ -94,4 +95,31 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         """Close the help."""
+        self.dismiss(None)
+
+
+class LogsScreen(ModalScreen[None]):
+    """The previous (killed) run's output, like ``kubectl logs --previous``."""
+
+    BINDINGS = [Binding("escape,q,l", "close", "Close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        """Create the view.
+
+        Args:
+            title: What the logs are of, e.g. the pod and container.
+            text: The log lines.
+        """
+        super().__init__()
+        self._title = title
+        self._text = text
+
+    def compose(self) -> ComposeResult:
+        """The title and the scrollable log."""
+        with VerticalScroll(id="dialog"):
+            yield Label(self._title, id="question")
+            yield Static(self._text or "(no output from the previous run)", markup=False, id="logs")
+
+    def action_close(self) -> None:
+        """Back to the dashboard."""
         self.dismiss(None)

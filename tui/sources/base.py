@@ -125,6 +125,10 @@ class WorkloadSource(Protocol):
         """Rollouts of the workload, oldest first."""
         ...
 
+    def previous_logs(self, lines: int = 200) -> str:
+        """The last ``lines`` lines the previous (killed) run wrote; "" when there is none."""
+        ...
+
 
 class MemoryHistorySource(Protocol):
     """Memory history from before the dashboard started (Prometheus in live mode)."""

@@ -179,6 +179,15 @@ class WorkerSupervisor:
 
     # -- WorkloadSource ----------------------------------------------------------------------
 
+    def previous_logs(self, lines: int = 200) -> str:
+        """The last ``lines`` lines of the previous run's output, like ``kubectl logs --previous``."""
+        path = self.out_dir / "worker.previous.log"
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
     def describe(self) -> WorkloadInfo:
         """Names, the limit and how it is enforced, with caveats in ``notes``."""
         notes: list[str] = []
@@ -308,8 +317,12 @@ class WorkerSupervisor:
     def _spawn(self, build: WorkerBuild, *, is_restart: bool) -> subprocess.Popen[bytes] | None:
         env = dict(os.environ, WORKER_INTERVAL_MS=str(max(1, round(1000 / self.speed))))
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        current_log = self.out_dir / "worker.log"
+        if current_log.exists():
+            # Keep the killed run's output, as the kubelet does for `kubectl logs --previous`.
+            current_log.replace(self.out_dir / "worker.previous.log")
         try:
-            with open(self.out_dir / "worker.log", "wb") as log_file:
+            with open(current_log, "wb") as log_file:
                 proc = subprocess.Popen(
                     build.argv, stdin=subprocess.DEVNULL, stdout=log_file,
                     stderr=subprocess.STDOUT, env=env, preexec_fn=self.limiter.arm(),
