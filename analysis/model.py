@@ -72,6 +72,8 @@ class Incident:
     """When it was resolved."""
     severity: str | None = None
     """Severity label (SEV-1..3) when the store has one."""
+    service_id: str | None = None
+    """The service's ID in the incident store (PagerDuty ``PXXXXXX``), when it has one."""
 
 
 class TimelineKind(str, Enum):

@@ -119,3 +119,22 @@ def test_an_incident_of_an_unmapped_service_names_the_service(pagerduty: PagerDu
     # THEN it exits 2 naming the unmapped service and the config
     line = assert_one_line_error(result)
     assert "'payments-api' is not mapped" in line and str(config) in line
+
+
+def test_a_service_mapped_by_its_pagerduty_id_is_found(tmp_path) -> None:
+    from tests.fixtures_live import ADS_SERVICE
+    from tui.config import load_config
+    from tui.live import service_mapping
+
+    # GIVEN a mapping that names the PagerDuty service by ID, not by name
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        f'[[service]]\npagerduty_service = "{ADS_SERVICE}"\nnamespace = "default"\nselector = "app=w"\n'
+        'container = "c"\nrepository = "o/r"\n[[service]]\npagerduty_service = "other"\nnamespace = "x"\n'
+        'selector = "a=b"\ncontainer = "c"\nrepository = "o/x"\n'
+    )
+    config = load_config(config_path)
+    # WHEN an incident of that service (which carries the name and the ID) is matched
+    mapping = service_mapping(config, "ads-demo-service", ADS_SERVICE)
+    # THEN the ID mapping is used
+    assert mapping.pagerduty_service == ADS_SERVICE

@@ -113,6 +113,7 @@ async def test_get_one_incident(make_source: SourceFactory) -> None:
     assert incident.assignee == "Sam Okafor" and incident.severity == "P1"
     assert incident.created_at.tzinfo is not None and incident.acknowledged_at is None
     assert incident.html_url and incident.html_url.endswith(OPEN_INCIDENT)
+    assert incident.service_id == ADS_SERVICE
 
 
 async def test_unknown_incident_is_not_found_with_its_id(make_source: SourceFactory) -> None:

@@ -20,13 +20,14 @@ from tui.session import SourceSet
 from tui.sources.base import SourceError
 
 
-def service_mapping(config: Config, incident_service: str | None) -> ServiceMapping:
+def service_mapping(config: Config, incident_service: str | None, service_id: str | None = None) -> ServiceMapping:
     """The ``[[service]]`` mapping of a PagerDuty service.
 
     Args:
         config: The configuration.
         incident_service: The incident's PagerDuty service, by name or ID (an exact match first,
             then a case-insensitive one, as PagerDuty names are); ``None`` takes the only mapping.
+        service_id: The incident's service ID, for mappings written with the ID instead of the name.
 
     Returns:
         The mapping.
@@ -41,6 +42,8 @@ def service_mapping(config: Config, incident_service: str | None) -> ServiceMapp
             return config.services[0]
         raise SourceError(f"{config.path} maps {len(config.services)} services: pass --incident to choose one")
     mapping = config.service_for(incident_service)
+    if mapping is None and service_id is not None:
+        mapping = config.service_for(service_id)
     if mapping is None:
         wanted = incident_service.casefold()
         mapping = next((s for s in config.services if s.pagerduty_service.casefold() == wanted), None)
@@ -79,6 +82,7 @@ def build_live_sources(
     api_client: Any = None,
     github_options: Mapping[str, Any] | None = None,
     pagerduty: Any = None,
+    service_id: str | None = None,
 ) -> SourceSet:
     """The live source set for the incident's service.
 
@@ -93,6 +97,7 @@ def build_live_sources(
         github_options: Extra :class:`~tui.sources.github.GitHubCodeSource` options (throttling).
         pagerduty: An already built PagerDuty source to reuse (e.g. the one that picked the
             incident); one is built from the environment when ``None``.
+        service_id: The incident's service ID, for mappings that name the service by ID.
 
     Returns:
         The sources, ``mode="live"``, reading the mapping's C sources.
@@ -103,7 +108,7 @@ def build_live_sources(
     from tui.sources.github import from_environment as github_from_environment
     from tui.sources.kubernetes import KubernetesWorkloadSource
 
-    mapping = service_mapping(config, incident_service)
+    mapping = service_mapping(config, incident_service, service_id)
     # The GitHub source holds nothing to close, so it is built first: a missing token then leaks nothing.
     code = github_from_environment(config.github, mapping, **dict(github_options or {}))
     incidents = pagerduty if pagerduty is not None else pagerduty_source(config)

@@ -105,6 +105,7 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
         sources = build_live_sources(
             config,
             incident_service=incident.service,
+            service_id=incident.service_id,
             read_only=bool(getattr(args, "read_only", False)),
             state_dir=state_dir,
             pagerduty=pagerduty,

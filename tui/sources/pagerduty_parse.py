@@ -165,6 +165,7 @@ def parse_incident(payload: Any) -> Incident:
         acknowledged_at=ack_times[0] if ack_times else None,
         resolved_at=_optional_time(payload.get("resolved_at"), what),
         severity=_name(priority) if isinstance(priority, dict) else None,
+        service_id=service.get("id") if isinstance(service.get("id"), str) else None,
     )
 
 
