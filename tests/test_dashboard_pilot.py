@@ -150,6 +150,10 @@ async def test_fix_pr_preview_create_and_idempotent_reopen(demo: DemoRun) -> Non
         assert len(demo.scenario.store.pull_requests()) == 1
         notes = [e for e in demo.scenario.incidents.log_entries(demo.incident.id) if "Fix PR opened" in e.summary]
         assert len(notes) == 1
+        # AND the note links the PR and names the root cause the report concludes
+        (note,) = demo.scenario.store.notes(demo.incident.id)
+        assert f"PR #{first.number}" in note.content
+        assert f"Root cause: {culprit_sha(repo)[:7]}" in note.content
 
 
 async def test_merging_the_fix_flattens_memory(demo: DemoRun) -> None:

@@ -77,13 +77,15 @@ async def open_fix_pr(
     assert investigation.fix is not None  # fix_pr_preview raised otherwise
     pr = await asyncio.to_thread(sources.code.open_fix_pr, incident, investigation.fix, title, body)
     if add_note and not pr.reused:
-        await sources.incidents.add_note(incident.id, pr_note(incident, pr.number, pr.url, investigation.fix))
+        note = pr_note(incident, pr.number, pr.url, investigation.fix, investigation.fix_suspect)
+        await sources.incidents.add_note(incident.id, note)
     return pr
 
 
 def pr_target(sources: SourceSet, incident: Incident) -> str:
-    """Where the PR goes, in words, for the preview."""
-    return f"branch {fix_branch(incident)} -> {sources.code.default_branch} of {sources.code.repository}"
+    """Where the PR goes and what else confirming writes, in words, for the preview."""
+    return (f"branch {fix_branch(incident)} -> {sources.code.default_branch} of {sources.code.repository}\n"
+            f"Also: a note on incident #{incident.number} linking the PR and summarising the root cause")
 
 
 async def collect_report_data(
