@@ -8,7 +8,7 @@ from textual_plotext import Plot
 
 from analysis.annotate import annotate_change
 from analysis.model import (
-    Commit, ContainerState, Incident, IncidentStatus, MemorySample, Reason, Suspect, TimelineKind,
+    Commit, ContainerState, Incident, IncidentStatus, MemorySample, Reason, Suspect, Termination, TimelineKind,
 )
 from widgets.diff_view import render_diff
 from widgets.incident_header import HeaderView, header_text
@@ -31,7 +31,9 @@ def leaking_view() -> MemoryView:
         oom_kills=(NOW - timedelta(seconds=30),),
         restarts=(NOW - timedelta(seconds=20),),
         limit_mechanism="cgroup-v1",
-        container=ContainerState("worker-1", "worker-container", "waiting", "CrashLoopBackOff", 2, 64 * MIB),
+        container=ContainerState("worker-1", "worker-container", "waiting", "CrashLoopBackOff", 2, 64 * MIB,
+                                 last_termination=Termination("OOMKilled", 137, NOW - timedelta(seconds=37),
+                                                              NOW - timedelta(seconds=30))),
         window=timedelta(seconds=90),
     )
 
@@ -55,8 +57,10 @@ def test_memory_summary_states_value_percent_state_and_mechanism() -> None:
     assert "30.0 MiB / 64.0 MiB (47% of limit)" in line
     assert "WAITING (CrashLoopBackOff)" in line
     assert "OOM kills 1" in line and "restarts 2" in line
+    # AND the OOM evidence of the last run stays visible while the container waits or runs again
+    assert line.splitlines()[1] == "last: OOMKilled exit 137 at 11:59:30 UTC after 7s"
     # AND the second line says how the limit is enforced and where samples come from
-    assert line.splitlines()[1] == "limit by cgroup-v1 | samples: cgroup-v1"
+    assert line.splitlines()[2] == "limit by cgroup-v1 | samples: cgroup-v1"
 
 
 def test_timeline_times_switch_between_utc_and_local(monkeypatch) -> None:

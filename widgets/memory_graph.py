@@ -59,11 +59,18 @@ def summary_line(view: MemoryView) -> str:
         f"OOM kills {len(view.oom_kills)}",
         f"restarts {view.container.restart_count if view.container else len(view.restarts)}",
     ]
+    lines = [" | ".join(figures)]
+    evidence = view.container.last_termination if view.container else None
+    if evidence is not None:
+        # The evidence card: kept on screen while the container waits or runs again.
+        ran = (evidence.finished_at - evidence.started_at).total_seconds()
+        lines.append(f"last: {evidence.reason} exit {evidence.exit_code} at "
+                     f"{evidence.finished_at:%H:%M:%S} UTC after {ran:.0f}s")
     provenance = [f"limit by {view.limit_mechanism}"]
     if view.samples:
         provenance.append(f"samples: {view.samples[-1].source}")
     provenance.extend(view.notes)
-    line = " | ".join(figures) + "\n" + " | ".join(provenance)
+    line = "\n".join([*lines, " | ".join(provenance)])
     if view.stale_note:
         line = f"STALE {view.stale_note}\n{line}"
     return line
