@@ -14,6 +14,7 @@ _COMMANDS = {
     "demo": "tui.commands.demo",
     "analyze": "tui.commands.analyze",
     "correlate": "tui.commands.correlate",
+    "check": "tui.commands.check",
 }
 """Sub-command name -> module. Only the module of the command being run is imported, so
 ``incident-tui analyze`` pays neither for Textual nor for the HTTP and Kubernetes clients."""

@@ -84,7 +84,7 @@ class KubernetesWorkloadSource:
         self.sample_interval = sample_interval
         self.refresh_interval = refresh_interval
         self._owns_client = api_client is None
-        self._api = api_client if api_client is not None else _build_api_client(context)
+        self._api = api_client if api_client is not None else build_api_client(context)
         self._context = context
         self._host = str(self._api.configuration.host)
         self._core = client.CoreV1Api(self._api)
@@ -376,7 +376,7 @@ class KubernetesWorkloadSource:
             reason = "connection refused" if "refused" in str(error).lower() else type(error).__name__
             raise SourceError(f"cannot reach the Kubernetes API server at {self._host}: {reason}") from None
 
-def _build_api_client(context: str | None) -> Any:
+def build_api_client(context: str | None) -> Any:
     """An ApiClient from the kubeconfig (``KUBECONFIG`` or ``~/.kube/config``), else in-cluster."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
