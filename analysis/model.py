@@ -97,6 +97,8 @@ class TimelineKind(str, Enum):
     """A pull request was opened."""
     EVENT = "k8s-event"
     """Any other Kubernetes event."""
+    CHANGE = "change"
+    """A change event the incident store correlates with the incident (PagerDuty change events)."""
 
 
 @dataclass(frozen=True)

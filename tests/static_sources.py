@@ -51,6 +51,9 @@ class StaticIncidents:
     async def add_note(self, incident_id: str, content: str) -> None:
         return None
 
+    async def change_events(self, incident_id: str) -> list[TimelineEntry]:
+        return [TimelineEntry(KILL - timedelta(minutes=20), TimelineKind.CHANGE, "Deploy worker 1.4.2 from ci (most_recent)", "pagerduty")]
+
     async def on_call(self, incident_id: str) -> OnCallTeam:
         return OnCallTeam("Ads Platform", "Ads Platform - Default", (Responder("Sam Okafor", "sokafor", 1),))
 

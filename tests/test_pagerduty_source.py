@@ -244,6 +244,11 @@ async def test_alerts_and_related_change_events(make_source: SourceFactory) -> N
         ("raise worker buffer size", "intelligent", (ADS_NAME,))]
     assert changes[0].links == ("https://ci.example.com/builds/42",)
     assert forbidden == []
+    # AND as timeline entries they are CHANGE entries that say why PagerDuty relates them
+    entries = await source.change_events(OPEN_INCIDENT)
+    assert [e.kind.value for e in entries] == ["change", "change"]
+    assert {e.summary.split(" from ")[0] for e in entries} == {"deploy worker r42", "raise worker buffer size"}
+    assert all(e.summary.endswith(("(related_service)", "(intelligent)")) for e in entries)
 
 
 async def test_rate_limit_is_waited_out_for_ratelimit_reset(pagerduty: PagerDutyStack, make_source: SourceFactory) -> None:

@@ -106,7 +106,7 @@ async def collect_report_data(
         Everything :func:`analysis.report.render_report` needs.
     """
     incident = await sources.incidents.incident(incident.id)
-    log_entries = await sources.incidents.log_entries(incident.id)
+    log_entries = [*await sources.incidents.log_entries(incident.id), *await sources.incidents.change_events(incident.id)]
     on_call = await sources.incidents.on_call(incident.id)
     return await asyncio.to_thread(_blocking_report_data, sources, incident, log_entries, on_call, investigation, pr)
 

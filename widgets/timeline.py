@@ -19,6 +19,7 @@ KIND_LABELS: dict[TimelineKind, str] = {
     TimelineKind.PR_MERGED: "MRG ",
     TimelineKind.PR_OPENED: "PR  ",
     TimelineKind.EVENT: "K8S ",
+    TimelineKind.CHANGE: "CHG ",
 }
 """Short text tags per kind, so the kind is readable without colour."""
 

@@ -107,6 +107,8 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         """The incident, or ``None`` while there is none."""
         log_entries: tuple[TimelineEntry, ...]
         """Its log entries."""
+        changes: tuple[TimelineEntry, ...] | None = None
+        """Correlated change events, read once per incident (``None``: not read this time)."""
 
     @dataclass
     class InvestigationFinished(Message):
@@ -169,6 +171,7 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         self._workload_events: tuple[TimelineEntry, ...] = ()
         self._oom_kills: tuple[OomKill, ...] = ()
         self._log_entries: tuple[TimelineEntry, ...] = ()
+        self._change_entries: tuple[TimelineEntry, ...] | None = None
         self.investigation: Investigation | None = None
         self._investigating = False
         self._history_requested = False
@@ -267,10 +270,14 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
             else:
                 incident = await incidents.incident(self._incident_id)
             entries = tuple(await incidents.log_entries(incident.id)) if incident else ()
+            # Change events hardly move once the incident exists: read them once, not every poll.
+            changes = None
+            if incident is not None and self._change_entries is None:
+                changes = tuple(await incidents.change_events(incident.id))
         except Exception as error:  # shown as stale; the next poll retries
             self.post_message(self.SourceFailed("incidents", str(error) or type(error).__name__))
             return
-        self.post_message(self.IncidentPolled(incident, entries))
+        self.post_message(self.IncidentPolled(incident, entries, changes))
 
     @work(exclusive=True, group="history", exit_on_error=False)
     async def load_history(self, info: WorkloadInfo) -> None:
@@ -325,7 +332,9 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         self._stale.recovered("incidents")
         if message.incident != self.incident:
             self.incident = message.incident
-        if message.log_entries != self._log_entries:
+        if message.changes is not None:
+            self._change_entries = message.changes
+        if message.log_entries != self._log_entries or message.changes:
             self._log_entries = message.log_entries
             self._update_timeline()
         self._maybe_investigate()

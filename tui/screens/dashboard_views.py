@@ -70,7 +70,7 @@ class DashboardViews:
 
     def _update_timeline(self: DashboardScreen) -> None:
         """Merge every source's entries onto one axis."""
-        entries = [*self._log_entries, *self._workload_events]
+        entries = [*self._log_entries, *(self._change_entries or ()), *self._workload_events]
         if self.investigation is not None:
             for suspect in self.investigation.suspects:
                 commit = suspect.commit

@@ -69,6 +69,10 @@ class IncidentSource(Protocol):
         """Who was on call for the incident's service."""
         ...
 
+    async def change_events(self, incident_id: str) -> list[TimelineEntry]:
+        """Changes the store correlates with the incident (``CHANGE`` entries); [] when it has none."""
+        ...
+
 
 class BlockingIncidentSource(Protocol):
     """The same operations, blocking (the demo's SQLite store)."""

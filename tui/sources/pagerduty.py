@@ -21,6 +21,7 @@ from analysis.model import Incident, IncidentStatus, OnCallTeam, TimelineEntry
 from tui.config import PagerDutyConfig
 from tui.sources.base import NotFoundError, SourceError
 from tui.sources.pagerduty_parse import (
+    change_event_entries,
     Alert,
     ChangeEvent,
     Note,
@@ -223,6 +224,10 @@ class PagerDutySource:
         data = await self._get_json(f"/incidents/{_segment(incident_id)}/related_change_events", not_found=None,
                                     forbidden_ok=True, missing_ok=True)
         return [parse_change_event(row) for row in (data or {}).get("change_events") or []]
+
+    async def change_events(self, incident_id: str) -> list[TimelineEntry]:
+        """The related change events as ``CHANGE`` timeline entries, with PagerDuty's reason."""
+        return change_event_entries(await self.related_change_events(incident_id))
 
     async def token_kind(self) -> str:
         """``"user"`` for a user-level key, ``"account"`` for an account-level (general access) key.

@@ -327,3 +327,13 @@ def match_service(rows: list[Any], wanted: str) -> str | None:
             if same(str(row.get("name", ""))):
                 return str(row["id"])
     return wanted if _SERVICE_ID.match(wanted) else None
+
+
+def change_event_entries(events: list[ChangeEvent]) -> list[TimelineEntry]:
+    """Change events as ``CHANGE`` timeline entries (summary, origin, PagerDuty's reason), oldest first."""
+    entries = []
+    for event in events:
+        reason = f" ({event.correlation_reason})" if event.correlation_reason else ""
+        origin = f" from {event.source}" if event.source else ""
+        entries.append(TimelineEntry(event.timestamp, TimelineKind.CHANGE, f"{event.summary}{origin}{reason}", "pagerduty"))
+    return sorted(entries, key=lambda entry: entry.at)

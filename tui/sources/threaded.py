@@ -42,3 +42,8 @@ class ThreadedIncidentSource:
     async def on_call(self, incident_id: str) -> OnCallTeam:
         """Who is on call."""
         return await asyncio.to_thread(self.blocking.on_call, incident_id)
+
+    async def change_events(self, incident_id: str) -> list[TimelineEntry]:
+        """The store's correlated changes, when it records any (the demo store does not)."""
+        method = getattr(self.blocking, "change_events", None)
+        return [] if method is None else await asyncio.to_thread(method, incident_id)
