@@ -16,7 +16,7 @@ from analysis.c_functions import changed_functions
 from analysis.correlation import findings_on_changed_lines, rank_commits
 from analysis.diffs import changed_lines
 from analysis.fix import synthesize_fix
-from analysis.model import AnalysisResult, Commit, Deployment, Diagnostic, Fix, LeakFinding, Suspect
+from analysis.model import AnalysisResult, Commit, Deployment, Diagnostic, Fix, LeakFinding, PullRequest, Suspect
 from tui.sources.base import CodeSource, NotFoundError
 from tui.sources.c_compile import verify_fix
 from tui.sources.c_preprocess import analyze_text
@@ -40,6 +40,10 @@ class Investigation:
     """Start of the window searched."""
     first_oom: datetime
     """End of the window: the first OOM kill."""
+    merged_prs: tuple[PullRequest, ...] = ()
+    """Pull requests merged in the window."""
+    code_deployments: tuple[Deployment, ...] = ()
+    """Deployments the code host recorded (GitHub deployments), when it has any."""
 
     @property
     def top_diff(self) -> AnnotatedDiff | None:
@@ -85,6 +89,10 @@ def investigate(
     """
     window_start = first_oom - window
     commits = code.commits(window_start, first_oom)
+    merged_prs = tuple(code.merged_pull_requests(window_start, first_oom))
+    # Only some code hosts record deployments (GitHub does, a local repository does not).
+    code_deployments = tuple(getattr(code, "deployments", lambda: [])())
+
     findings_by_sha: dict[str, list[LeakFinding]] = {}
     versions: dict[str, list[tuple[str, str, str, AnalysisResult]]] = {}
     diagnostics: list[Diagnostic] = []
@@ -106,7 +114,7 @@ def investigate(
     suspects = rank_commits(
         commits,
         first_oom=first_oom,
-        deployments=deployments,
+        deployments=[*deployments, *code_deployments],
         build_globs=build_globs,
         findings_by_sha=findings_by_sha,
         window=window,
@@ -125,6 +133,8 @@ def investigate(
         diagnostics=tuple(diagnostics),
         window_start=window_start,
         first_oom=first_oom,
+        merged_prs=merged_prs,
+        code_deployments=code_deployments,
     )
 
 
