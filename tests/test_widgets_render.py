@@ -114,3 +114,14 @@ def test_rendered_diff_marks_kinds_and_notes_without_colour() -> None:
     # THEN the removed free has a '-' mark and the notes hang under their line with '^'
     assert "   5      -         free(buffer);" in text
     assert "^ ALLOC buffer (leak-in-loop)" in text
+
+
+def test_runs_are_not_bridged_across_a_gap_without_samples() -> None:
+    from widgets.memory_graph import split_at_gaps
+
+    # GIVEN two runs of samples 10 s apart (a back-off with no samples)
+    points = [(-30.0, 10.0), (-29.5, 20.0), (-29.0, 30.0), (-19.0, 5.0), (-18.5, 15.0)]
+    # THEN they are drawn as two segments, and a gap under the threshold joins nothing
+    assert split_at_gaps(points, 2.0) == [points[:3], points[3:]]
+    assert split_at_gaps(points, 20.0) == [points]
+    assert split_at_gaps([], 2.0) == []

@@ -76,6 +76,17 @@ def summary_line(view: MemoryView) -> str:
     return line
 
 
+def split_at_gaps(points: list[tuple[float, float]], gap: float) -> list[list[tuple[float, float]]]:
+    """Split ``(seconds, value)`` points wherever consecutive points are more than ``gap`` apart."""
+    segments: list[list[tuple[float, float]]] = []
+    for point in points:
+        if segments and point[0] - segments[-1][-1][0] <= gap:
+            segments[-1].append(point)
+        else:
+            segments.append([point])
+    return segments
+
+
 def draw_memory_plot(plt: Plot, view: MemoryView, width: int, height: int) -> None:
     """Draw the view onto a plotext plot object (not plotext's global figure).
 
@@ -99,8 +110,10 @@ def draw_memory_plot(plt: Plot, view: MemoryView, width: int, height: int) -> No
     plt.ylim(0, top)
     plt.xlabel("seconds before now")
     plt.ylabel("MiB")
-    if points:
-        plt.plot([x for x, _ in points], [y for _, y in points], marker="braille", color="cyan")
+    # A container that is down (back-off, restart) has no samples; draw each run on its own so
+    # the gap stays empty instead of being bridged by a line that looks like a slow decline.
+    for segment in split_at_gaps(points, max(2.0, 3 * window / max(width * 2, 10))):
+        plt.plot([x for x, _ in segment], [y for _, y in segment], marker="braille", color="cyan")
     if limit_mib is not None:
         plt.hline(limit_mib, "red")
         plt.text(f"limit {limit_mib:.0f} MiB", x=-window * 0.98, y=limit_mib * 1.06, color="red", alignment="left")
