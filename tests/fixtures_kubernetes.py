@@ -3,7 +3,8 @@
 Register with ``pytest_plugins = ["tests.fixtures_kubernetes"]`` at the top of a test module.
 
 ``kube`` (per test: tests patch pods) starts ``tests/fakes/kmock_server.py`` in its own process with
-:func:`build_kubernetes_seed`, writes a kubeconfig pointing at it into ``tmp_path`` and builds an
+the ``kube_seed`` fixture's seed (:func:`build_kubernetes_seed`; a module overrides ``kube_seed`` to
+serve more, e.g. with :func:`copy_worker_into`), writes a kubeconfig pointing at it into ``tmp_path`` and builds an
 ``ApiClient`` from that kubeconfig, as a user's ``~/.kube/config`` would be read.
 
 The seed holds four situations:
@@ -19,6 +20,7 @@ The seed holds four situations:
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -238,11 +240,52 @@ class KubeCluster:
         return api_client_for(self.kubeconfig)
 
 
+def copy_worker_into(seed: dict[str, Any], namespace: str, *, metrics_at: datetime | None = None) -> dict[str, Any]:
+    """Add a copy of (a) in ``namespace`` to ``seed``: its pod, ReplicaSets, events and previous log.
+
+    The copy's PodMetrics is stamped ``metrics_at`` (a live sample at that time), or left out when
+    ``None``: the seed's own is stamped :data:`T0`, which is older than any history a test serves.
+
+    Args:
+        seed: A seed from :func:`build_kubernetes_seed` (changed in place).
+        namespace: Where the copy lives.
+        metrics_at: When metrics-server measured the copy's container.
+
+    Returns:
+        ``seed``.
+    """
+    worker_names = {WORKER_POD, CURRENT_RS, OLD_RS}
+    copies = []
+    for item in seed["objects"]:
+        obj, meta = item["object"], item["object"]["metadata"]
+        name = meta["name"]
+        if meta.get("namespace") != "default" or not (name in worker_names or name.startswith(f"{WORKER_POD}.")):
+            continue
+        if item["resource"].startswith("metrics.k8s.io/") and metrics_at is None:
+            continue
+        obj = copy.deepcopy(obj)
+        obj["metadata"]["namespace"] = namespace
+        if "involvedObject" in obj:
+            obj["involvedObject"]["namespace"] = namespace
+        if item["resource"].startswith("metrics.k8s.io/") and metrics_at is not None:
+            obj["metadata"]["creationTimestamp"], obj["timestamp"] = iso(metrics_at), iso(metrics_at)
+        copies.append({"resource": item["resource"], "object": obj})
+    seed["objects"].extend(copies)
+    seed["logs"].append({"namespace": namespace, "pod": WORKER_POD, "text": WORKER_LOG})
+    return seed
+
+
 @pytest.fixture
-def kube(tmp_path: Path) -> Iterator[KubeCluster]:
-    """A fresh kmock per test (tests change pods), seeded with :func:`build_kubernetes_seed`."""
+def kube_seed() -> dict[str, Any]:
+    """What ``kube`` serves: :func:`build_kubernetes_seed` (override in a module to serve more)."""
+    return build_kubernetes_seed()
+
+
+@pytest.fixture
+def kube(tmp_path: Path, kube_seed: dict[str, Any]) -> Iterator[KubeCluster]:
+    """A fresh kmock per test (tests change pods), seeded with ``kube_seed``."""
     seed = tmp_path / "kube-seed.json"
-    seed.write_text(json.dumps(build_kubernetes_seed()), encoding="utf-8")
+    seed.write_text(json.dumps(kube_seed), encoding="utf-8")
     process, port = start_fake(SERVER_SCRIPT, seed)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -3,7 +3,8 @@
 Register with ``pytest_plugins = ["tests.fixtures_prometheus"]`` in a test module. The session fixture
 :func:`prometheus` writes a deterministic history as OpenMetrics text (:func:`history`), turns it into
 TSDB blocks with ``promtool tsdb create-blocks-from openmetrics``, starts ``prometheus`` on that
-storage with a configuration that scrapes nothing, waits until ``/-/ready`` answers and yields a
+storage with a configuration that scrapes nothing (and logs every query it runs to a query log
+file, :meth:`PrometheusServer.queries`), waits until ``/-/ready`` answers and yields a
 :class:`PrometheusServer`. The binaries come from Debian's ``prometheus`` package: when they are
 missing the tests fail (CI installs them) with a message naming ``.ci/install-prometheus``.
 
@@ -13,6 +14,7 @@ block's window, and an empty head (nothing is scraped) keeps them all queryable.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,6 +93,25 @@ class PrometheusServer:
     """What it holds."""
     log: Path
     """Its log file (look here when queries come back empty)."""
+    query_log: Path | None = None
+    """Its query log (``global: query_log_file``): one JSON object per query it ran, or ``None``."""
+
+    def query_log_size(self) -> int:
+        """The query log's size in bytes now: pass it to :meth:`queries` to see only later queries."""
+        return self.query_log.stat().st_size if self.query_log is not None and self.query_log.exists() else 0
+
+    def queries(self, since: int = 0) -> list[dict[str, Any]]:
+        """The ``params`` (``query``, ``start``, ``end``, ``step``) of every query logged after byte ``since``.
+
+        Prometheus writes an entry when a query finishes, so a query the caller has its answer to is
+        already there. The server is shared by the session: take :meth:`query_log_size` first.
+        """
+        if self.query_log is None or not self.query_log.exists():
+            return []
+        with self.query_log.open("rb") as log:
+            log.seek(since)
+            lines = log.read().decode("utf-8", errors="replace").splitlines()
+        return [json.loads(line)["params"] for line in lines if line.strip()]
 
 
 def history(end: datetime) -> History:
@@ -226,7 +248,9 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
     if created.returncode != 0:
         pytest.fail(f"promtool could not backfill:\n{created.stdout}\n{created.stderr}")
     config = root / "prometheus.yml"
-    config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n", encoding="utf-8")
+    query_log = root / "queries.jsonl"
+    config.write_text(f"global:\n  scrape_interval: 15s\n  query_log_file: {json.dumps(str(query_log))}\n"
+                      "scrape_configs: []\n", encoding="utf-8")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = root / "prometheus.log"
@@ -238,7 +262,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusS
         )
     try:
         _wait_ready(url, process, log)
-        yield PrometheusServer(url=url, history=truth, log=log)
+        yield PrometheusServer(url=url, history=truth, log=log, query_log=query_log)
     finally:
         process.terminate()
         try:

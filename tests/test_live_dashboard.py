@@ -1,15 +1,20 @@
-"""End to end: the live dashboard on PagerDuty and GitHub fakes behind Prism and kmock, all on loopback.
+"""End to end: the live dashboard on all four upstreams, on loopback.
 
-One Pilot run presses every write key and then checks what each server RECEIVED. The three seeds
-use different clocks, so the test moves the Kubernetes pod's OOM kill to the GitHub seed's
-:data:`~tests.fixtures_github.FIRST_OOM`: the investigation window is the 24 hours before the first
-OOM kill the workload reports, and the culprit landed 57 minutes before it.
+PagerDuty and GitHub are our fakes behind Prism, Kubernetes is kmock and Prometheus is a real server
+with backfilled history. One Pilot run presses every write key and then checks what each server
+RECEIVED. The seeds use different clocks, so the test moves the Kubernetes pod's OOM kill to the
+GitHub seed's :data:`~tests.fixtures_github.FIRST_OOM`: the investigation window is the 24 hours
+before the first OOM kill the workload reports, and the culprit landed 57 minutes before it. The
+watched pod lives in the Prometheus fixture's namespace and belongs to the Deployment of its
+:data:`~tests.fixtures_prometheus.LEAK_POD`, so the history the dashboard asks for is the fixture's
+(hours before the session, so only the 12-hour graph span shows it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +27,13 @@ from tui.live import build_live_sources, close_sources, pick_incident
 from tui.screens.modals import ConfirmScreen
 from tui.screens.pull_request import PrPreviewScreen, PrViewScreen
 from tui.screens.report import ReportScreen
+from tui.sources.prometheus import WorkloadMemoryHistory, deployment_pod_pattern
 from widgets.memory_graph import MemoryGraph
 from widgets.timeline import TimelineTable
 
 # The plugins below are also imported for their constants: let pytest rewrite their asserts first.
-pytest.register_assert_rewrite("tests.fixtures_live", "tests.fixtures_github", "tests.fixtures_kubernetes")
+pytest.register_assert_rewrite("tests.fixtures_live", "tests.fixtures_github", "tests.fixtures_kubernetes",
+                               "tests.fixtures_prometheus")
 
 from tests.conftest import wait_until
 from tests.fixtures_github import (
@@ -40,12 +47,21 @@ from tests.fixtures_github import TOKEN as GITHUB_TOKEN
 from tests.fixtures_kubernetes import (
     WORKER_POD,
     KubeCluster,
+    build_kubernetes_seed,
+    copy_worker_into,
     oom_last_state,
     worker_pod_statuses,
 )
 from tests.fixtures_live import ADS_NAME, OPEN_INCIDENT, USER_TOKEN, PagerDutyStack
+from tests.fixtures_prometheus import (
+    LEAK_CONTAINER,
+    LEAK_POD,
+    NAMESPACE,
+    PrometheusServer,
+)
 
-pytest_plugins = ["tests.fixtures_live", "tests.fixtures_github", "tests.fixtures_kubernetes"]
+pytest_plugins = ["tests.fixtures_live", "tests.fixtures_github", "tests.fixtures_kubernetes",
+                  "tests.fixtures_prometheus"]
 
 REPO_PATH = f"/repos/{REPOSITORY}"
 """Prefix of every repository route on the GitHub fake."""
@@ -53,20 +69,31 @@ NO_THROTTLE = {"seconds_between_requests": 0, "seconds_between_writes": 0, "retr
 """PyGithub without pauses or retries: the fake needs neither."""
 
 
-def write_config(path: Path, pagerduty_url: str, github_url: str) -> Path:
-    """A config mapping ads-demo-service to kmock's worker pod and the GitHub fake's repository."""
+def write_config(path: Path, pagerduty_url: str, github_url: str, *, prometheus_url: str | None = None,
+                 namespace: str = "default") -> Path:
+    """A config mapping ads-demo-service to kmock's worker pod in ``namespace``, the GitHub fake's
+    repository and, when ``prometheus_url`` is given, Prometheus."""
+    prometheus = f'[prometheus]\nurl = "{prometheus_url}"\n\n' if prometheus_url else ""
     path.write_text(
         f'[pagerduty]\napi_url = "{pagerduty_url}"\n\n'
         f'[github]\napi_url = "{github_url}"\n\n'
         '[kubernetes]\ncontext = "kmock"\n\n'
-        f'[[service]]\npagerduty_service = "{ADS_NAME}"\nnamespace = "default"\nselector = "app=worker-app"\n'
-        f'container = "worker-container"\nrepository = "{REPOSITORY}"\nbranch = "main"\nsources = ["*.c"]\n',
+        f'{prometheus}'
+        f'[[service]]\npagerduty_service = "{ADS_NAME}"\nnamespace = "{namespace}"\nselector = "app=worker-app"\n'
+        f'container = "{LEAK_CONTAINER}"\nrepository = "{REPOSITORY}"\nbranch = "main"\nsources = ["*.c"]\n',
         encoding="utf-8",
     )
     return path
 
 
-def move_worker_oom_to(kube: KubeCluster, finished: Any) -> None:
+@pytest.fixture
+def kube_seed() -> dict[str, Any]:
+    """kmock's standard seed plus the worker pod (its ReplicaSets, events and log) in namespace ``demo``,
+    measured by metrics-server now, after all of the Prometheus fixture's history."""
+    return copy_worker_into(build_kubernetes_seed(), NAMESPACE, metrics_at=datetime.now(UTC))
+
+
+def move_worker_oom_to(kube: KubeCluster, finished: Any, *, namespace: str = "default") -> None:
     """Patch the worker pod's last termination (as the kubelet would) so it was OOM-killed at ``finished``."""
     from kubernetes import client
 
@@ -74,7 +101,7 @@ def move_worker_oom_to(kube: KubeCluster, finished: Any) -> None:
     statuses = [{**statuses[0], "lastState": oom_last_state(finished - timedelta(seconds=6), finished)}]
     api = kube.client()
     try:
-        client.CoreV1Api(api).patch_namespaced_pod_status(WORKER_POD, "default", {"status": {"containerStatuses": statuses}})
+        client.CoreV1Api(api).patch_namespaced_pod_status(WORKER_POD, namespace, {"status": {"containerStatuses": statuses}})
     finally:
         api.close()
 
@@ -92,15 +119,20 @@ async def test_live_dashboard_acknowledges_reports_and_opens_the_fix_pr_upstream
     github: GitHubStack,
     kube: KubeCluster,
     kube_api: Any,
+    prometheus: PrometheusServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # GIVEN the three loopback stacks, the tokens in the environment and a config mapping ads-demo-service
+    # GIVEN the four loopback upstreams, the tokens in the environment and a config mapping ads-demo-service
     monkeypatch.setenv("PAGERDUTY_API_TOKEN", USER_TOKEN)
     monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
-    config = load_config(write_config(tmp_path / "config.toml", pagerduty.url, github.url))
+    config = load_config(write_config(tmp_path / "config.toml", pagerduty.url, github.url,
+                                      prometheus_url=prometheus.url, namespace=NAMESPACE))
+    # AND the watched pod belongs to the Deployment whose history Prometheus holds
+    assert re.fullmatch(deployment_pod_pattern(WORKER_POD), LEAK_POD)
+    queried_from = prometheus.query_log_size()  # the server is shared by the session
     # AND the worker pod OOM-killed at the GitHub seed's first OOM
-    move_worker_oom_to(kube, FIRST_OOM)
+    move_worker_oom_to(kube, FIRST_OOM, namespace=NAMESPACE)
     sources = build_live_sources(config, incident_service=ADS_NAME, read_only=False, state_dir=tmp_path / "state",
                                  api_client=kube_api, github_options=NO_THROTTLE)
     try:
@@ -120,6 +152,31 @@ async def test_live_dashboard_acknowledges_reports_and_opens_the_fix_pr_upstream
             assert screen._info.pod == WORKER_POD and screen._info.limit_mechanism == "kubernetes"
             kinds = {entry.kind for entry in screen.query_one(TimelineTable).entries}
             assert {TimelineKind.OOM_KILL, TimelineKind.COMMIT} <= kinds
+
+            # AND Prometheus's history of the container reached the screen, hours before the session
+            assert isinstance(screen.sources.history, WorkloadMemoryHistory)  # built from [prometheus] url
+            await wait_until(pilot, lambda: any(s.source == "prometheus" for s in screen._history),
+                             timeout=30, what="the Prometheus history")
+            loaded = [s for s in screen._history if s.source == "prometheus"]
+            truth = prometheus.history
+            assert truth.start <= loaded[0].at and loaded[-1].at <= truth.end + timedelta(minutes=1)
+            assert 60 * 1024 * 1024 < max(s.bytes for s in loaded) < 64 * 1024 * 1024
+            # THEN Prometheus received the working-set range query for the Deployment's pods over 12 hours
+            (query,) = [q for q in prometheus.queries(queried_from) if "container_memory_working_set_bytes" in q["query"]]
+            # (the pod regex is re.escape'd, so its hyphen arrives as \- inside a PromQL string: \\-)
+            assert re.fullmatch(
+                r'max_over_time\(container_memory_working_set_bytes\{namespace="demo",pod=~"worker\\\\-deployment-\.\*",'
+                r'container="worker-container",image!=""\}\[\d+ms\]\)', query["query"]), query
+            span = datetime.fromisoformat(query["end"]) - datetime.fromisoformat(query["start"])
+            assert abs(span - timedelta(hours=12)) <= timedelta(milliseconds=1)  # both sent to the millisecond
+            # AND the 5-minute graph leaves the history out; w twice widens it to 12 hours, which shows it
+            graph = screen.query_one(MemoryGraph)
+            assert not any(s.source == "prometheus" for s in graph.view.samples)
+            await pilot.press("w", "w")
+            await wait_until(pilot, lambda: any(s.source == "prometheus" for s in graph.view.samples),
+                             what="the widened graph")
+            assert graph.view.window > timedelta(hours=4)
+            assert any(s.source == "metrics-server" for s in graph.view.samples)  # and the live sample from kmock
 
             # WHEN a is pressed and confirmed
             await pilot.press("a")
