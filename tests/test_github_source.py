@@ -315,5 +315,7 @@ def test_the_live_code_source_feeds_the_root_cause_pipeline(github: GitHubStack,
     # AND the PRs merged in the window and GitHub's deployments come along for the timeline
     assert {pr.number for pr in result.merged_prs} == {40, 42}
     assert len([d for d in result.code_deployments if d.at > FIRST_OOM - timedelta(hours=24)]) >= 2
+    # AND GitHub says which PR brought the culprit in
+    assert result.suspect_pr is not None and result.suspect_pr.number == 42
     # AND the culprit counts as deployed, thanks to the deployment of its SHA 50 minutes before the OOM
     assert any("deploy" in reason.label for reason in top.reasons if reason.weight > 0)

@@ -98,6 +98,8 @@ def test_report_writes_markdown_and_json_from_the_live_stacks(
     # THEN it succeeds and the Markdown names the culprit
     assert result.returncode == 0, result.stderr
     assert CULPRIT_MESSAGE in markdown.read_text(encoding="utf-8")
+    # AND the Pull Requests section names the PR GitHub says brought the culprit in
+    assert "- **PR #**: 42" in markdown.read_text(encoding="utf-8")
     # AND the JSON ranks it first, on the seeded pod's OOM kill
     data = json.loads(summary.read_text(encoding="utf-8"))
     assert data["incident"]["id"] == OPEN_INCIDENT and data["workload"]["pod"] == WORKER_POD

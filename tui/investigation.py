@@ -44,6 +44,8 @@ class Investigation:
     """Pull requests merged in the window."""
     code_deployments: tuple[Deployment, ...] = ()
     """Deployments the code host recorded (GitHub deployments), when it has any."""
+    suspect_pr: PullRequest | None = None
+    """The pull request that brought the top suspect in, when the code host knows it."""
 
     @property
     def top_diff(self) -> AnnotatedDiff | None:
@@ -120,6 +122,9 @@ def investigate(
         window=window,
     )
     fix, fix_suspect = _fix_for_top_finding(code, suspects)
+    # Only code hosts with pull requests can say which PR brought a commit in (GitHub can).
+    pull_request_for = getattr(code, "pull_request_for", None)
+    suspect_pr = pull_request_for(suspects[0].commit.sha) if suspects and pull_request_for else None
     diffs: dict[str, AnnotatedDiff] = {}
     for sha, files in versions.items():
         path, old_text, new_text, result = max(files, key=lambda item: len(item[3].findings))
@@ -135,6 +140,7 @@ def investigate(
         first_oom=first_oom,
         merged_prs=merged_prs,
         code_deployments=code_deployments,
+        suspect_pr=suspect_pr,
     )
 
 

@@ -125,6 +125,9 @@ def _blocking_report_data(
     merged: tuple[PullRequest, ...] = ()
     if investigation is not None:
         merged = tuple(sources.code.merged_pull_requests(investigation.window_start, datetime.now(timezone.utc)))
+        suspect_pr = investigation.suspect_pr
+        if suspect_pr is not None and suspect_pr.number not in {pr.number for pr in merged}:
+            merged = (suspect_pr, *merged)
     return ReportData(
         incident=incident,
         workload=workload.describe(),

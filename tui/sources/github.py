@@ -270,6 +270,15 @@ class GitHubCodeSource:
                     merged.append(pull_request(pull))
         return sorted(merged, key=lambda pr: pr.merged_at or since, reverse=True)
 
+    def pull_request_for(self, sha: str) -> PullRequest | None:
+        """The PR that brought ``sha`` in (``GET /commits/{sha}/pulls``), a merged one first."""
+        _, repo = self._github()
+        with self._calls(f"looking up the pull request of {sha[:7]}"):
+            pulls = list(repo.get_commit(sha).get_pulls())
+        if not pulls:
+            return None
+        return pull_request(max(pulls, key=lambda p: p.merged_at is not None))
+
     def find_fix_pr(self, incident: Incident) -> PullRequest | None:
         """The PR whose head is ``incident/<id>-fix`` (open preferred, else the newest), if any."""
         owner = self._repository.split("/")[0]
