@@ -48,6 +48,12 @@ class IncidentPickerApp(App[str | None]):
         yield OptionList(*(Option(incident_line(i), id=i.id) for i in self._incidents))
         yield Footer()
 
+    def on_mount(self) -> None:
+        """Focus the list on the newest incident, so Enter opens it straight away."""
+        options = self.query_one(OptionList)
+        options.focus()
+        options.highlighted = 0
+
     @on(OptionList.OptionSelected)
     def open_selected(self, event: OptionList.OptionSelected) -> None:
         """Exit with the chosen incident's ID."""
