@@ -16,7 +16,18 @@ from analysis.c_functions import changed_functions
 from analysis.correlation import findings_on_changed_lines, rank_commits
 from analysis.diffs import changed_lines
 from analysis.fix import synthesize_fix
-from analysis.model import AnalysisResult, Commit, Deployment, Diagnostic, Fix, LeakFinding, PullRequest, Suspect
+from analysis.model import (
+    AnalysisResult,
+    Commit,
+    Deployment,
+    Diagnostic,
+    Fix,
+    LeakFinding,
+    PullRequest,
+    Suspect,
+    TimelineEntry,
+    TimelineKind,
+)
 from tui.sources.base import CodeSource, NotFoundError
 from tui.sources.c_compile import verify_fix
 from tui.sources.c_preprocess import analyze_text
@@ -54,6 +65,27 @@ class Investigation:
             if suspect.commit.sha in self.diffs:
                 return self.diffs[suspect.commit.sha]
         return None
+
+    def commit_entries(self) -> list[TimelineEntry]:
+        """The suspects' commits as timeline entries."""
+        return [
+            TimelineEntry(s.commit.committed_at, TimelineKind.COMMIT,
+                          f"{s.commit.short_sha} {s.commit.subject} ({s.commit.author})", "git")
+            for s in self.suspects
+        ]
+
+    def code_host_entries(self) -> list[TimelineEntry]:
+        """Merged PRs and code-host deployments of the window as timeline entries."""
+        entries = [
+            TimelineEntry(pr.merged_at, TimelineKind.PR_MERGED, f"PR #{pr.number} {pr.title} ({pr.branch})", "git")
+            for pr in self.merged_prs
+            if pr.merged_at is not None
+        ]
+        entries.extend(
+            TimelineEntry(d.at, TimelineKind.DEPLOYMENT, f"{d.description} ({(d.sha or d.revision)[:7]})", "code host")
+            for d in self.code_deployments
+        )
+        return entries
 
     @property
     def notes(self) -> tuple[str, ...]:

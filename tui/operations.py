@@ -13,7 +13,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from analysis.model import Incident, IncidentStatus, OnCallTeam, PullRequest, TimelineEntry, TimelineKind
+from analysis.model import Incident, IncidentStatus, OnCallTeam, PullRequest, TimelineEntry
 from analysis.pr_text import fix_branch, fix_pr_body, fix_pr_title, pr_note
 from analysis.report import ReportData, render_report, report_json
 from tui.investigation import Investigation
@@ -121,7 +121,7 @@ def _blocking_report_data(
 ) -> ReportData:
     """The part of :func:`collect_report_data` that reads the blocking workload and code sources."""
     workload = sources.workload
-    timeline = sorted([*log_entries, *workload.events(), *_commit_entries(investigation)], key=lambda entry: entry.at)
+    timeline = sorted([*log_entries, *workload.events(), *(investigation.commit_entries() if investigation else ())], key=lambda entry: entry.at)
     merged: tuple[PullRequest, ...] = ()
     if investigation is not None:
         merged = tuple(sources.code.merged_pull_requests(investigation.window_start, datetime.now(timezone.utc)))
@@ -145,21 +145,6 @@ def _blocking_report_data(
         generated_at=datetime.now(timezone.utc),
         window=sources.window,
     )
-
-
-def _commit_entries(investigation: Investigation | None) -> list[TimelineEntry]:
-    """The suspects' commits as timeline entries."""
-    if investigation is None:
-        return []
-    return [
-        TimelineEntry(
-            at=s.commit.committed_at,
-            kind=TimelineKind.COMMIT,
-            summary=f"{s.commit.short_sha} {s.commit.subject} ({s.commit.author})",
-            source="git",
-        )
-        for s in investigation.suspects
-    ]
 
 
 def write_report(state_dir: Path, incident: Incident, markdown: str) -> Path:

@@ -22,20 +22,6 @@ MEMORY_WINDOWS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=12))
 """Stretches of history the memory graph can draw; ``w`` cycles through them."""
 
 
-def code_host_entries(investigation) -> list[TimelineEntry]:
-    """Merged PRs and code-host deployments of the window as timeline entries."""
-    entries = [
-        TimelineEntry(pr.merged_at, TimelineKind.PR_MERGED, f"PR #{pr.number} {pr.title} ({pr.branch})", "git")
-        for pr in investigation.merged_prs
-        if pr.merged_at is not None
-    ]
-    entries.extend(
-        TimelineEntry(d.at, TimelineKind.DEPLOYMENT, f"{d.description} ({(d.sha or d.revision)[:7]})", "code host")
-        for d in investigation.code_deployments
-    )
-    return entries
-
-
 class DashboardViews:
     """Mixin building each widget's view from the screen's state."""
 
@@ -86,12 +72,8 @@ class DashboardViews:
         """Merge every source's entries onto one axis."""
         entries = [*self._log_entries, *(self._change_entries or ()), *self._workload_events]
         if self.investigation is not None:
-            entries.extend(code_host_entries(self.investigation))
-            for suspect in self.investigation.suspects:
-                commit = suspect.commit
-                entries.append(
-                    TimelineEntry(commit.committed_at, TimelineKind.COMMIT, f"{commit.short_sha} {commit.subject} ({commit.author})", "git")
-                )
+            entries.extend(self.investigation.code_host_entries())
+            entries.extend(self.investigation.commit_entries())
         if self.pr is not None and self.pr.created_at is not None:
             entries.append(TimelineEntry(self.pr.created_at, TimelineKind.PR_OPENED, f"PR #{self.pr.number} {self.pr.title}", "git"))
         entries.sort(key=lambda entry: entry.at)
