@@ -15,7 +15,6 @@ commits and the culprit, which deletes ``free(buffer);`` from the loop in ``cont
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,9 +28,7 @@ from tests.prism import (
     GITHUB_SPEC,
     PrismUnavailable,
     spec_path,
-    start_fake,
-    start_prism,
-    stop,
+    fake_behind_prism,
 )
 
 FAKE_SCRIPT = Path(__file__).resolve().parent / "fakes" / "github_fake.py"
@@ -158,25 +155,11 @@ def github_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubSta
     except PrismUnavailable as error:
         pytest.skip(str(error))
     work = tmp_path_factory.mktemp("github-live")
-    seed = work / "seed.json"
-    seed.write_text(json.dumps(build_github_seed()), encoding="utf-8")
-    fake, port = start_fake(FAKE_SCRIPT, seed)
-    fake_url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            prism, url = start_prism(spec, fake_url, work / "prism.log")
-        except PrismUnavailable as error:
-            # The spec is here, so these tests must run (CI): a missing Prism is a failure.
-            pytest.fail(f"cannot start Prism: {error}")
-        try:
-            stack = GitHubStack(url=url, fake_url=fake_url, prism_log=work / "prism.log")
-            # Prism rewrites Host to the fake's address: tell the fake where clients really are.
-            stack.control(public_url=url)
-            yield stack
-        finally:
-            stop(prism)
-    finally:
-        stop(fake)
+    with fake_behind_prism(FAKE_SCRIPT, build_github_seed(), spec, work) as (url, fake_url):
+        stack = GitHubStack(url=url, fake_url=fake_url, prism_log=work / "prism.log")
+        # Prism rewrites Host to the fake's address: tell the fake where clients really are.
+        stack.control(public_url=url)
+        yield stack
 
 
 @pytest.fixture

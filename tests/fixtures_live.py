@@ -10,7 +10,6 @@ tests that write never see each other's changes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,9 +25,7 @@ from tests.prism import (
     PrismUnavailable,
     patched_spec,
     spec_path,
-    start_fake,
-    start_prism,
-    stop,
+    fake_behind_prism,
 )
 
 FAKE_SCRIPT = Path(__file__).resolve().parent / "fakes" / "pagerduty_fake.py"
@@ -181,22 +178,8 @@ def pagerduty_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PagerD
     work = tmp_path_factory.mktemp("pagerduty-live")
     # The patched copy lives in pytest's temp dir, never in the repository.
     spec, errata = patched_spec(source, work / "pagerduty-openapiv3.patched.json", PAGERDUTY_ERRATA)
-    seed = work / "seed.json"
-    seed.write_text(json.dumps(build_pagerduty_seed()), encoding="utf-8")
-    fake, port = start_fake(FAKE_SCRIPT, seed)
-    fake_url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            prism, url = start_prism(spec, fake_url, work / "prism.log")
-        except PrismUnavailable as error:
-            # The spec is here, so these tests must run (CI): a missing Prism is a failure.
-            pytest.fail(f"cannot start Prism: {error}")
-        try:
-            yield PagerDutyStack(url=url, fake_url=fake_url, prism_log=work / "prism.log", errata=tuple(errata))
-        finally:
-            stop(prism)
-    finally:
-        stop(fake)
+    with fake_behind_prism(FAKE_SCRIPT, build_pagerduty_seed(), spec, work) as (url, fake_url):
+        yield PagerDutyStack(url=url, fake_url=fake_url, prism_log=work / "prism.log", errata=tuple(errata))
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +237,39 @@ def start_prism(spec: Path, upstream: str, log: Path, *, timeout: float = 90.0) 
         time.sleep(0.1)
     stop(process)
     raise RuntimeError(f"Prism did not listen within {timeout:.0f}s; see {log}")
+
+
+@contextmanager
+def fake_behind_prism(script: Path, seed_data: Any, spec: Path, work: Path) -> Iterator[tuple[str, str]]:
+    """Start a stateful fake seeded with ``seed_data`` and ``prism proxy --errors`` in front of it.
+
+    Args:
+        script: The fake's script (prints ``READY <port>``).
+        seed_data: JSON-able seed, written to ``work/seed.json``.
+        spec: The OpenAPI description Prism validates against.
+        work: Scratch directory (seed, ``prism.log``).
+
+    Yields:
+        ``(prism_url, fake_url)``; both processes are stopped afterwards.
+
+    Raises:
+        pytest's failure: Prism cannot start although the spec is present, since then the
+        contract tests must run (CI) rather than skip.
+    """
+    import pytest
+
+    seed = work / "seed.json"
+    seed.write_text(json.dumps(seed_data), encoding="utf-8")
+    fake, port = start_fake(script, seed)
+    fake_url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            prism, url = start_prism(spec, fake_url, work / "prism.log")
+        except PrismUnavailable as error:
+            pytest.fail(f"cannot start Prism: {error}")
+        try:
+            yield url, fake_url
+        finally:
+            stop(prism)
+    finally:
+        stop(fake)
