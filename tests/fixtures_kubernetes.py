@@ -221,9 +221,9 @@ def write_kubeconfig(path: Path, server: str, token: str = TOKEN) -> Path:
 
 def api_client_for(kubeconfig: Path) -> Any:
     """An ``ApiClient`` built from a kubeconfig file, as the app builds one from ``~/.kube/config``."""
-    from kubernetes import config
+    from tui.sources.kubernetes import build_api_client
 
-    return config.new_client_from_config(config_file=str(kubeconfig), context="kmock")
+    return build_api_client("kmock", config_file=str(kubeconfig))
 
 
 @dataclass

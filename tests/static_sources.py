@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 from analysis.model import (
-    ContainerState, Deployment, Incident, IncidentStatus, MemorySample, OnCallTeam, OomKill, Responder,
-    Termination, TimelineEntry, TimelineKind, WorkloadInfo,
+    ContainerState,
+    Deployment,
+    Incident,
+    IncidentStatus,
+    MemorySample,
+    OnCallTeam,
+    OomKill,
+    Responder,
+    Termination,
+    TimelineEntry,
+    TimelineKind,
+    WorkloadInfo,
 )
 from tui.session import SourceSet
 from tui.sources.demo.repo_builder import build_demo_repository
@@ -31,6 +42,7 @@ class StaticIncidents:
             "Q0SNAPSHOT00001", 1001, "OOMKilled: worker-container in worker-deployment-7d9f8-abcde (exit 137, limit 64Mi)",
             "ads-demo-service", "high", IncidentStatus.TRIGGERED, KILL + timedelta(seconds=1), assignee="Sam Okafor",
         )
+        self._notes: list[str] = []
 
     async def open_incidents(self) -> list[Incident]:
         return [self._incident]
@@ -49,7 +61,10 @@ class StaticIncidents:
         return self._incident
 
     async def add_note(self, incident_id: str, content: str) -> None:
-        return None
+        self._notes.append(content)
+
+    async def notes(self, incident_id: str) -> list[object]:
+        return [SimpleNamespace(content=content) for content in self._notes]
 
     async def change_events(self, incident_id: str) -> list[TimelineEntry]:
         return [TimelineEntry(KILL - timedelta(minutes=20), TimelineKind.CHANGE, "Deploy worker 1.4.2 from ci (most_recent)", "pagerduty")]

@@ -26,6 +26,7 @@ class IncidentApp(App[None]):
         incident_id: str | None = None,
         workload_interval: float = 0.5,
         incident_interval: float = 2.0,
+        retry_cap: float | None = None,
     ) -> None:
         """Create the app around a set of sources (demo or live).
 
@@ -34,8 +35,10 @@ class IncidentApp(App[None]):
             incident_id: The incident to open; the newest open one when ``None``.
             workload_interval: Seconds between workload reads.
             incident_interval: Seconds between incident reads.
+            retry_cap: Longest backoff between attempts at a failing upstream; the default when ``None``.
         """
         super().__init__()
+        self._retry_cap = retry_cap
         self.sources = sources
         self._incident_id = incident_id
         self._intervals = (workload_interval, incident_interval)
@@ -48,6 +51,7 @@ class IncidentApp(App[None]):
             incident_id=self._incident_id,
             workload_interval=workload_interval,
             incident_interval=incident_interval,
+            **({} if self._retry_cap is None else {"retry_cap": self._retry_cap}),
         )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -32,16 +32,27 @@ class HeaderView:
     """Set when the incident source is failing."""
 
 
+READ_ONLY_MARK = "READ-ONLY"
+"""Leads the header in read-only mode, so no terminal width can cut it off."""
+
+
+def is_read_only(view: HeaderView) -> bool:
+    """Whether the view's mode label says writes are refused (``demo, read-only``)."""
+    return "read-only" in view.mode
+
+
 def header_text(view: HeaderView, now: datetime | None = None) -> str:
-    """The header's text."""
+    """The header's text; in read-only mode it starts with :data:`READ_ONLY_MARK`."""
     now = now or datetime.now(timezone.utc)
+    # The mode label closes a long line that is cut at narrow widths: lead with read-only.
+    lead = f"{READ_ONLY_MARK} | " if is_read_only(view) else ""
     if view.incident is None:
-        line = f"No incident yet for {view.service}: watching the workload [{view.mode}]"
+        line = f"{lead}No incident yet for {view.service}: watching the workload [{view.mode}]"
     else:
         incident = view.incident
         age = int((now - incident.created_at).total_seconds() // 60)
         line = (
-            f"#{incident.number} {STATUS_MARKS[incident.status]} | {incident.urgency} urgency"
+            f"{lead}#{incident.number} {STATUS_MARKS[incident.status]} | {incident.urgency} urgency"
             f" | {incident.assignee or 'unassigned'}"
             f" | {incident.created_at.astimezone(timezone.utc):%H:%M:%S} UTC, {age} min ago"
             f" | {view.mode}\n{incident.service}: {incident.title}"
@@ -72,3 +83,4 @@ class IncidentHeader(Static):
         status = view.incident.status.value if view.incident else None
         for candidate in IncidentStatus:
             self.set_class(candidate.value == status, f"-{candidate.value}")
+        self.set_class(is_read_only(view), "-read-only")

@@ -15,7 +15,11 @@ Test-only endpoints, called on the fake's own port (they are not in the spec):
 * ``POST /__control``: ``{"reset": true}`` (reload the seed, forget requests and faults),
   ``{"public_url": "http://127.0.0.1:PRISM"}`` (kept across resets),
   ``{"fail": {"status": 403, "count": N, "rate_limit": true, "reset": EPOCH}}`` or
-  ``{"fail": {"status": 500, "count": N}}`` (the next N API requests fail),
+  ``{"fail": {"status": 500, "count": N}}`` (the next N API requests fail; with ``"method"`` and
+  ``"path"``, the next N requests matching them),
+  ``{"answer_late": {"method": "POST", "path": "/repos/o/r/pulls", "seconds": S, "count": N}}`` (the
+  next N matching requests are carried out, then answered only after S seconds: a client with a
+  shorter timeout gives up on a write that did succeed),
   ``{"race": "ref"}`` (the next ``POST /git/refs`` finds its branch just created by someone else) or ``{"race": "pull"}`` (the next ``POST /pulls`` finds the same
   PR just opened by someone else).
 * ``GET /__requests``: every API request so far, oldest first, as ``{"method", "path", "query",
@@ -91,6 +95,7 @@ class FakeGitHub:
         self.requests: list[Json] = []
         self.faults: list[Json] = []
         self.races: set[str] = set()
+        self.late: list[Json] = []
         parent: str | None = None
         shas: list[str] = []
         for entry in data.get("history", []):
@@ -155,6 +160,13 @@ class FakeGitHub:
             return found[0] if len(found) == 1 else None
         return None
 
+    def take(self, rules: list[Json], method: str, path: str) -> Json | None:
+        """Remove and return the first rule matching the request (a rule without method/path matches all)."""
+        for index, rule in enumerate(rules):
+            if rule.get("method", method) == method and rule.get("path", path) == path:
+                return rules.pop(index)
+        return None
+
     def ancestors(self, sha: str) -> list[str]:
         seen, stack = [], [sha]
         while stack:
@@ -214,6 +226,8 @@ class Handler(BaseHTTPRequestHandler):
                     fake.races.add(command["race"])
                 if "fail" in command:
                     fake.faults.extend([command["fail"]] * int(command["fail"].get("count", 1)))
+                if "answer_late" in command:
+                    fake.late.extend([command["answer_late"]] * int(command["answer_late"].get("count", 1)))
                 return self._send(200, {"ok": True}, {})
             if url.path == "/__requests":
                 return self._send(200, {"requests": fake.requests}, {})
@@ -226,13 +240,20 @@ class Handler(BaseHTTPRequestHandler):
             fake.requests.append(record)
             status, payload, extra = self._route(fake, url.path, query, body)
             record["status"] = status
+            late = fake.take(fake.late, self.command, url.path)
+        if late is not None:
+            # The write is done; hold the answer back (outside the lock, so retries are served).
+            time.sleep(float(late.get("seconds", 5)))
         limits = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-used": "1",
                   "x-ratelimit-reset": str(int(time.time()) + 3600), "x-ratelimit-resource": "core"}
-        self._send(status, payload, {**limits, **extra})
+        try:
+            self._send(status, payload, {**limits, **extra})
+        except (BrokenPipeError, ConnectionResetError):  # the client (or Prism) gave up waiting
+            self.close_connection = True
 
     def _route(self, fake: FakeGitHub, path: str, query: dict[str, list[str]], body: Any) -> Reply:
-        if fake.faults:
-            fault = fake.faults.pop(0)
+        fault = fake.take(fake.faults, self.command, path)
+        if fault is not None:
             status = int(fault["status"])
             if fault.get("rate_limit"):
                 return status, _error("API rate limit exceeded for user ID 1.", status), {

@@ -12,7 +12,9 @@ them, they are not in the spec):
 * ``POST /__control`` with ``{"reset": true}`` (reload the seed, forget requests and faults),
   ``{"fail": {"status": 429, "count": N, "reset": S}}`` (the next N API requests answer 429 with
   ``ratelimit-reset: S``), ``{"fail": {"status": 500, "count": N}}`` or ``{"malformed": N}``
-  (the next N answers are not JSON).
+  (the next N answers are not JSON), ``{"answer_late": {"method": "POST", "path": "/incidents/ID/notes",
+  "seconds": S, "count": N}}`` (the next N matching requests are carried out, then answered only
+  after S seconds: a client with a shorter timeout gives up on a write that did succeed).
 * ``GET /__requests``: every API request received so far, oldest first, as
   ``{"method", "path", "query", "headers", "body", "status", "at"}`` (``at`` is ``time.time()``;
   the ``Authorization`` value is replaced by ``"<redacted>"``).
@@ -80,7 +82,16 @@ class FakePagerDuty:
         self.changes_forbidden = set(data.get("change_events_forbidden", []))
         self.requests: list[Json] = []
         self.faults: list[Json] = []
+        self.late: list[Json] = []
         self.counter = 0
+
+    def take_late(self, method: str, path: str) -> float:
+        """Seconds to hold back the answer to this request (0: answer at once); uses up one rule."""
+        for index, rule in enumerate(self.late):
+            if rule.get("method", method) == method and rule.get("path", path) == path:
+                del self.late[index]
+                return float(rule.get("seconds", 5))
+        return 0.0
 
     # -- references and objects in the API's shapes ------------------------------------------
 
@@ -284,7 +295,14 @@ class Handler(BaseHTTPRequestHandler):
             fake.requests.append(record)
             status, payload, extra, raw_out = self._route(fake, url.path, query, body)
             record["status"] = status
-        self._send(status, payload, raw=raw_out, headers=extra)
+            delay = fake.take_late(self.command, url.path)
+        if delay:
+            # The write is done; hold the answer back (outside the lock, so retries are served).
+            time.sleep(delay)
+        try:
+            self._send(status, payload, raw=raw_out, headers=extra)
+        except (BrokenPipeError, ConnectionResetError):  # the client (or Prism) gave up waiting
+            self.close_connection = True
 
     def _control(self, fake: FakePagerDuty, command: Json) -> None:
         if command.get("reset"):
@@ -294,6 +312,9 @@ class Handler(BaseHTTPRequestHandler):
             fake.faults.extend([fail] * int(fail.get("count", 1)))
         if "malformed" in command:
             fake.faults.extend([{"malformed": True}] * int(command["malformed"]))
+        if "answer_late" in command:
+            late = command["answer_late"]
+            fake.late.extend([late] * int(late.get("count", 1)))
         self._send(200, {"ok": True})
 
     def _route(self, fake: FakePagerDuty, path: str, query: dict[str, list[str]],

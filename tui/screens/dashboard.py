@@ -8,14 +8,11 @@ presentational widgets. The keys' actions live in :mod:`tui.screens.dashboard_ac
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
-from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -29,8 +26,10 @@ from analysis.model import (
     TimelineEntry,
     WorkloadInfo,
 )
-from tui.investigation import Investigation, investigate
+from tui.backoff import DEFAULT_CAP
+from tui.investigation import Investigation
 from tui.screens.dashboard_actions import DashboardActions
+from tui.screens.dashboard_polling import DashboardPolling
 from tui.screens.dashboard_views import DashboardViews
 from tui.session import SourceSet
 from tui.staleness import StaleTracker
@@ -51,9 +50,6 @@ PANES: tuple[tuple[str, str], ...] = (
 )
 """Pane IDs and their titles, in focus-key order."""
 
-HISTORY_LOOKBACK = timedelta(hours=12)
-"""How far back to load memory history (Prometheus) when the session starts."""
-
 COMPACT_WIDTH, COMPACT_HEIGHT = 120, 36
 """Below either size the four panes do not fit, so one is shown at a time, like tabs."""
 
@@ -64,7 +60,7 @@ class Pane(Vertical, can_focus=False):
     ALLOW_MAXIMIZE = True
 
 
-class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
+class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen[None]):
     """One incident's dashboard."""
 
     BINDINGS = [
@@ -84,55 +80,6 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         Binding("4", "focus_pane(3)", "Diff", show=False),
     ]
 
-    @dataclass
-    class WorkloadPolled(Message):
-        """A fresh read of the workload."""
-
-        info: WorkloadInfo
-        """Static workload facts."""
-        samples: tuple[MemorySample, ...]
-        """Samples newer than the last one the screen has."""
-        container: ContainerState
-        """Current container state."""
-        events: tuple[TimelineEntry, ...]
-        """All workload events so far."""
-        oom_kills: tuple[OomKill, ...]
-        """All OOM kills so far."""
-
-    @dataclass
-    class IncidentPolled(Message):
-        """A fresh read of the incident."""
-
-        incident: Incident | None
-        """The incident, or ``None`` while there is none."""
-        log_entries: tuple[TimelineEntry, ...]
-        """Its log entries."""
-        changes: tuple[TimelineEntry, ...] | None = None
-        """Correlated change events, read once per incident (``None``: not read this time)."""
-
-    @dataclass
-    class InvestigationFinished(Message):
-        """The root-cause pipeline finished."""
-
-        investigation: Investigation
-        """Its outcome."""
-
-    @dataclass
-    class HistoryLoaded(Message):
-        """Memory history from before the session arrived."""
-
-        samples: tuple[MemorySample, ...]
-        """Samples oldest first."""
-
-    @dataclass
-    class SourceFailed(Message):
-        """A read from an upstream failed."""
-
-        source: str
-        """Which upstream: ``workload``, ``incidents`` or ``code``."""
-        error: str
-        """What went wrong, safe to show."""
-
     incident: reactive[Incident | None] = reactive(None)
     """The incident on screen."""
     pr: reactive[PullRequest | None] = reactive(None)
@@ -151,6 +98,7 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         incident_id: str | None = None,
         workload_interval: float = 0.5,
         incident_interval: float = 2.0,
+        retry_cap: float = DEFAULT_CAP,
     ) -> None:
         """Create the dashboard.
 
@@ -159,6 +107,7 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
             incident_id: The incident to show; the newest open one when ``None``.
             workload_interval: Seconds between workload reads.
             incident_interval: Seconds between incident reads.
+            retry_cap: Longest backoff between attempts at a failing upstream (unless it asks for more).
         """
         super().__init__()
         self.sources = sources
@@ -174,8 +123,10 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         self._change_entries: tuple[TimelineEntry, ...] | None = None
         self.investigation: Investigation | None = None
         self._investigating = False
-        self._history_requested = False
-        self._stale = StaleTracker()
+        self._history_loaded = False
+        self._in_flight: set[str] = set()
+        """Upstreams with a read under way: a tick never starts a second one."""
+        self._stale = StaleTracker(cap=retry_cap)
 
     # ----- layout -------------------------------------------------------------------------
 
@@ -198,10 +149,11 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         """Start polling and draw the first frame."""
         self.call_after_refresh(self._update_pane_titles)
         self._update_header()
-        self.poll_workload()
-        self.poll_incident()
-        self.workload_timer = self.set_interval(self._workload_interval, self.poll_workload)
-        self.incident_timer = self.set_interval(self._incident_interval, self.poll_incident)
+        self._tick_workload()
+        self._tick_incident()
+        self.workload_timer = self.set_interval(self._workload_interval, self._tick_workload)
+        self.incident_timer = self.set_interval(self._incident_interval, self._tick_incident)
+        self.stale_timer = self.set_interval(1.0, self._tick_stale_notes)
         self.query_one(MemoryGraph).focus()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -239,85 +191,17 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
                 self.active_pane = index
                 return
 
-    # ----- polling (workers read, then post; they never touch widgets) --------------------
-
-    @work(thread=True, exclusive=True, group="workload", exit_on_error=False)
-    def poll_workload(self) -> None:
-        """Read the workload and post a snapshot."""
-        workload = self.sources.workload
-        last = self._history[-1].at if self._history else None
-        try:
-            message = self.WorkloadPolled(
-                info=workload.describe(),
-                samples=tuple(workload.memory_since(last)),
-                container=workload.container_state(),
-                events=tuple(workload.events()),
-                oom_kills=tuple(workload.oom_kills()),
-            )
-        except Exception as error:  # any upstream failure makes the pane stale, never the app crash
-            self.post_message(self.SourceFailed("workload", str(error) or type(error).__name__))
-            return
-        self.post_message(message)
-
-    @work(exclusive=True, group="incident", exit_on_error=False)
-    async def poll_incident(self) -> None:
-        """Read the incident (or find the newest open one) and its log (async: httpx in live mode)."""
-        incidents = self.sources.incidents
-        try:
-            if self._incident_id is None:
-                open_incidents = await incidents.open_incidents()
-                incident = open_incidents[0] if open_incidents else None
-            else:
-                incident = await incidents.incident(self._incident_id)
-            entries = tuple(await incidents.log_entries(incident.id)) if incident else ()
-            # Change events hardly move once the incident exists: read them once, not every poll.
-            changes = None
-            if incident is not None and self._change_entries is None:
-                changes = tuple(await incidents.change_events(incident.id))
-        except Exception as error:  # shown as stale; the next poll retries
-            self.post_message(self.SourceFailed("incidents", str(error) or type(error).__name__))
-            return
-        self.post_message(self.IncidentPolled(incident, entries, changes))
-
-    @work(exclusive=True, group="history", exit_on_error=False)
-    async def load_history(self, info: WorkloadInfo) -> None:
-        """Load memory from before the session (async: Prometheus is an httpx client)."""
-        assert self.sources.history is not None
-        end = datetime.now(timezone.utc)
-        try:
-            samples = await self.sources.history.memory_history(info, end - HISTORY_LOOKBACK, end)
-        except Exception as error:  # history is a bonus: say so and carry on with live samples
-            self.post_message(self.SourceFailed("history", str(error) or type(error).__name__))
-            return
-        self.post_message(self.HistoryLoaded(tuple(samples)))
-
-    @work(thread=True, exclusive=True, group="investigation", exit_on_error=False)
-    def run_investigation(self, first_oom: datetime) -> None:
-        """Rank the changes before ``first_oom`` and prepare the fix."""
-        try:
-            investigation = investigate(
-                self.sources.code,
-                first_oom=first_oom,
-                deployments=self.sources.workload.deployments(),
-                build_globs=self.sources.build_globs,
-                window=self.sources.window,
-            )
-        except Exception as error:  # the pane says what failed; a later incident poll retries
-            self.post_message(self.SourceFailed("code", str(error) or type(error).__name__))
-            return
-        self.post_message(self.InvestigationFinished(investigation))
-
     # ----- handlers (UI thread: store, then hand down) -------------------------------------
 
-    @on(WorkloadPolled)
-    def store_workload_snapshot(self, message: WorkloadPolled) -> None:
+    @on(DashboardPolling.WorkloadPolled)
+    def store_workload_snapshot(self, message: DashboardPolling.WorkloadPolled) -> None:
         """Keep the new samples and state, redraw the memory pane and the timeline."""
-        self._stale.recovered("workload")
+        self._answered("workload")
+        first = self._info is None
         self._info = message.info
         self._history.extend(message.samples)
-        if self.sources.history is not None and not self._history_requested:
-            self._history_requested = True
-            self.load_history(message.info)
+        if first:
+            self._tick_workload()  # start the history load now rather than a tick later
         self._container = message.container
         self._oom_kills = message.oom_kills
         if message.events != self._workload_events:
@@ -326,10 +210,10 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         self._update_memory()
         self._maybe_investigate()
 
-    @on(IncidentPolled)
-    def store_incident_snapshot(self, message: IncidentPolled) -> None:
+    @on(DashboardPolling.IncidentPolled)
+    def store_incident_snapshot(self, message: DashboardPolling.IncidentPolled) -> None:
         """Keep the incident and its log; start the investigation once there is one."""
-        self._stale.recovered("incidents")
+        self._answered("incidents")
         if message.incident != self.incident:
             self.incident = message.incident
         if message.changes is not None:
@@ -339,11 +223,11 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
             self._update_timeline()
         self._maybe_investigate()
 
-    @on(InvestigationFinished)
-    def show_investigation(self, message: InvestigationFinished) -> None:
+    @on(DashboardPolling.InvestigationFinished)
+    def show_investigation(self, message: DashboardPolling.InvestigationFinished) -> None:
         """Show the ranking, the annotated diff and the fix."""
-        self._stale.recovered("code")
         self._investigating = False
+        self._answered("code")
         self.investigation = message.investigation
         suspects = self.query_one(SuspectPane)
         suspects.suspects = message.investigation.suspects
@@ -358,9 +242,11 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
         self._update_timeline()
         self.refresh_bindings()
 
-    @on(HistoryLoaded)
-    def prepend_history(self, message: HistoryLoaded) -> None:
+    @on(DashboardPolling.HistoryLoaded)
+    def prepend_history(self, message: DashboardPolling.HistoryLoaded) -> None:
         """Put the older samples before the live ones (the bounded buffer keeps the newest)."""
+        self._history_loaded = True
+        self._answered("history")
         first_live = self._history[0].at if self._history else None
         older = [s for s in message.samples if first_live is None or s.at < first_live]
         self._history = deque([*older, *self._history], maxlen=HISTORY_SAMPLES)
@@ -369,20 +255,6 @@ class DashboardScreen(DashboardActions, DashboardViews, Screen[None]):
 
     def watch_memory_window(self) -> None:
         """Redraw at the new width of history."""
-        self._update_memory()
-
-    @on(SourceFailed)
-    def mark_stale(self, message: SourceFailed) -> None:
-        """Record the failure; the affected pane says it is stale, the others keep going."""
-        interval = self._workload_interval if message.source == "workload" else self._incident_interval
-        self._stale.failed(message.source, message.error, retry_in=interval)
-        if message.source == "history":
-            self.notify(f"No memory history: {message.error}", title="History", severity="warning")
-            return
-        if message.source == "code":
-            self._investigating = False
-            self.query_one(SuspectPane).status_note = f"analysis failed: {message.error} (will retry)"
-        self._update_header()
         self._update_memory()
 
     @on(SuspectPane.Highlighted)

@@ -2,6 +2,9 @@
 
 Kept apart from the polling and layout in :mod:`tui.screens.dashboard`. Writes are async workers
 (braindrop style): confirm with a modal, run the blocking call in a thread, report with ``notify``.
+A write key pressed again while its write is still running is told to wait (never a second write,
+never a cancelled first one); read-only mode refuses writes with a message and an audit record
+and shows a READ-ONLY bar above the footer.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from textual import work
+from textual.widgets import Static
 
 from analysis.model import IncidentStatus
+from analysis.pr_text import fix_branch
 from tui import operations
+from tui.audit import OK, AuditLog
 from tui.screens.modals import ConfirmScreen, HelpScreen, LogsScreen
 from tui.screens.pull_request import PrPreviewScreen, PrViewScreen
 from tui.screens.report import ReportScreen
@@ -21,6 +27,9 @@ from widgets.timeline import TimelineTable
 
 if TYPE_CHECKING:
     from tui.screens.dashboard import DashboardScreen
+
+READ_ONLY_BANNER = "READ-ONLY: no ack, note, fix PR or merge; reports are saved locally"
+"""The bar above the footer in read-only mode (fits 80 columns)."""
 
 
 class DashboardActions:
@@ -37,90 +46,179 @@ class DashboardActions:
             return True if self.incident and (has_fix or self.pr) else None
         return True
 
-    def _refuse_if_read_only(self: DashboardScreen, what: str) -> bool:
-        """Tell the user a write is refused in read-only mode; True when it was."""
-        if self.sources.read_only:
-            self.notify(f"Read-only mode: {what} refused.", title="Read-only", severity="warning")
-            return True
-        return False
+    def _on_mount(self: DashboardScreen) -> None:
+        """Show the read-only bar above the footer.
 
-    @work(exclusive=True, group="acknowledge")
+        Textual calls the mount handler of every class in the screen's MRO, so this runs as well
+        as the screen's own ``on_mount``; the bar lives with the keys it explains.
+        """
+        if self.sources.read_only:
+            banner = Static(READ_ONLY_BANNER, id="read-only-banner", markup=False)
+            self.mount(banner, after=self.query_one("#panes"))
+
+    def _audit(self: DashboardScreen) -> AuditLog:
+        """A fresh handle on the session's audit log (it collects this action's failures)."""
+        return operations.audit_log(self.sources)
+
+    def _report_audit_failures(self: DashboardScreen, audit: AuditLog) -> None:
+        """Tell the user when the audit log could not be written (the write itself stands)."""
+        for failure in audit.failures:
+            self.notify(failure, title="Audit log", severity="warning")
+
+    def _refuse_if_read_only(self: DashboardScreen, action: str, target: str, what: str) -> bool:
+        """Tell the user (and the audit log) a write is refused in read-only mode; True when it was."""
+        if not self.sources.read_only:
+            return False
+        audit = self._audit()
+        message = operations.refuse(self.sources, action, target, what, audit)
+        self.notify(message[:1].upper() + message[1:] + ".", title="Read-only", severity="warning")
+        self._report_audit_failures(audit)
+        return True
+
+    def _start_write(self: DashboardScreen, what: str) -> bool:
+        """Claim the ``what`` write; False (and a notice) when one is still running.
+
+        A second key press while the first write is in flight must not start (or cancel) a
+        second write: exclusive workers would cancel the first mid-request.
+        """
+        busy: set[str] = self.__dict__.setdefault("_writes_in_progress", set())
+        if what in busy:
+            self.notify(f"{what} is already in progress.", title="Please wait")
+            return False
+        busy.add(what)
+        return True
+
+    def _end_write(self: DashboardScreen, what: str) -> None:
+        """Release the ``what`` write."""
+        self.__dict__.setdefault("_writes_in_progress", set()).discard(what)
+
+    @work(group="acknowledge")
     async def action_acknowledge(self: DashboardScreen) -> None:
         """Acknowledge the incident after confirmation."""
         incident = self.incident
-        if incident is None or self._refuse_if_read_only("acknowledge"):
-            return
-        question = f"Acknowledge incident #{incident.number}?"
-        detail = f"{incident.title}\nThis tells {self.sources.mode} incident store that you are on it."
-        if not await self.app.push_screen_wait(ConfirmScreen(question, detail, confirm_label="Acknowledge")):
-            return
-        try:
-            self.incident = await operations.acknowledge(self.sources, incident)
-        except SourceError as error:
-            self.notify(str(error), title="Acknowledge failed", severity="error")
-            return
-        self.notify(f"Incident #{incident.number} acknowledged.")
-        self.poll_incident()
-
-    @work(exclusive=True, group="report")
-    async def action_report(self: DashboardScreen) -> None:
-        """Generate the incident report, save it and show it."""
-        incident = self.incident
         if incident is None:
             return
+        if self._refuse_if_read_only("acknowledge", f"incident {incident.id} (#{incident.number})", "acknowledge"):
+            return
+        if not self._start_write("Acknowledging"):
+            return
+        try:
+            question = f"Acknowledge incident #{incident.number}?"
+            detail = f"{incident.title}\nThis tells {self.sources.mode} incident store that you are on it."
+            if not await self.app.push_screen_wait(ConfirmScreen(question, detail, confirm_label="Acknowledge")):
+                return
+            audit = self._audit()
+            try:
+                self.incident = await operations.acknowledge(self.sources, incident, audit=audit)
+            except SourceError as error:
+                self.notify(str(error), title="Acknowledge failed", severity="error")
+                return
+            finally:
+                self._report_audit_failures(audit)
+        finally:
+            self._end_write("Acknowledging")
+        self.notify(f"Incident #{incident.number} acknowledged.")
+        self._tick_incident()  # read it back now (unless a read is under way or backing off)
+
+    @work(group="report")
+    async def action_report(self: DashboardScreen) -> None:
+        """Generate the incident report, save it and show it (a local file: allowed when read-only)."""
+        incident = self.incident
+        if incident is None or not self._start_write("The report"):
+            return
         self.notify("Generating the incident report...")
+        audit = self._audit()
         try:
             markdown, _summary, path = await operations.generate_report(
-                self.sources, incident, self.investigation, self.pr
+                self.sources, incident, self.investigation, self.pr, audit=audit
             )
         except (SourceError, OSError) as error:
             self.notify(str(error), title="Report failed", severity="error")
             return
+        finally:
+            self._report_audit_failures(audit)
+            self._end_write("The report")
         self.report_path = path
         self.notify(f"Report saved to {path}", title="Report")
         await self.app.push_screen(ReportScreen(markdown, path))
 
-    @work(exclusive=True, group="pull-request")
+    @work(group="pull-request")
     async def action_open_pr(self: DashboardScreen) -> None:
         """Preview the fix PR, open it on confirmation, then show it (merge key in the demo)."""
-        incident, investigation = self.incident, self.investigation
-        if incident is None:
+        incident = self.incident
+        if incident is None or not self._start_write("The fix PR"):
             return
-        if self.pr is None:
-            existing = await asyncio.to_thread(self.sources.code.find_fix_pr, incident)
-            if existing is None:
-                if investigation is None or self._refuse_if_read_only("opening the fix PR"):
-                    return
-                report = getattr(self, "report_path", None)
-                title, body = operations.fix_pr_preview(incident, investigation, report.name if report else None)
-                target = operations.pr_target(self.sources, incident)
-                assert investigation.fix is not None
-                preview = PrPreviewScreen(title, body, investigation.fix.diff, target)
-                if not await self.app.push_screen_wait(preview):
-                    return
-                try:
-                    existing = await operations.open_fix_pr(
-                        self.sources, incident, investigation, report_name=report.name if report else None
-                    )
-                except SourceError as error:
-                    self.notify(str(error), title="Fix PR failed", severity="error")
-                    return
-                verb = "reused" if existing.reused else "opened"
-                self.notify(f"PR #{existing.number} {verb} on {existing.branch}.", title="Fix PR")
-            self.pr = existing
+        try:
+            if self.pr is None and not await self._find_or_open_pr():
+                return
+        finally:
+            self._end_write("The fix PR")
+        assert self.pr is not None
         choice = await self.app.push_screen_wait(PrViewScreen(self.pr, can_merge=self.sources.demo is not None))
         if choice == "merge":
             await self._merge_pr()
 
+    async def _find_or_open_pr(self: DashboardScreen) -> bool:
+        """Set ``self.pr``: an existing fix PR (completing its note), else one opened after the preview.
+
+        Returns:
+            Whether there is a PR to show.
+        """
+        incident, investigation = self.incident, self.investigation
+        assert incident is not None
+        existing = await asyncio.to_thread(self.sources.code.find_fix_pr, incident)
+        if existing is None:
+            target = f"{self.sources.code.repository}@{fix_branch(incident)}"
+            if investigation is None or self._refuse_if_read_only("pull_request", target, "opening the fix PR"):
+                return False
+            report = getattr(self, "report_path", None)
+            title, body = operations.fix_pr_preview(incident, investigation, report.name if report else None)
+            assert investigation.fix is not None
+            preview = PrPreviewScreen(title, body, investigation.fix.diff, operations.pr_target(self.sources, incident))
+            if not await self.app.push_screen_wait(preview):
+                return False
+        elif self.sources.read_only:
+            self.pr = existing  # reading is fine; completing a missing note is a write, refused
+            return True
+        # Opening, or reusing an existing PR: either way the note linking it is added if missing
+        # (a crash or a timeout may have come between the PR and the note).
+        audit = self._audit()
+        try:
+            report = getattr(self, "report_path", None)
+            pr = await operations.open_fix_pr(
+                self.sources, incident, investigation, report_name=report.name if report else None, audit=audit
+            )
+        except SourceError as error:
+            self.notify(str(error), title="Fix PR failed", severity="error")
+            if existing is None:
+                return False
+            pr = existing  # the PR exists; only its note failed: show the PR anyway
+        finally:
+            self._report_audit_failures(audit)
+        if existing is None:
+            verb = "reused" if pr.reused else "opened"
+            self.notify(f"PR #{pr.number} {verb} on {pr.branch}.", title="Fix PR")
+        elif any(entry["action"] == "note" and entry["result"] == OK for entry in audit.entries):
+            self.notify(f"Added the missing note linking PR #{pr.number} to incident #{incident.number}.",
+                        title="Fix PR")
+        self.pr = pr
+        return True
+
     async def _merge_pr(self: DashboardScreen) -> None:
         """Merge the fix PR in the demo and redeploy; the graph should flatten."""
-        if self.sources.demo is None or self.pr is None or self._refuse_if_read_only("merging the PR"):
+        if self.sources.demo is None or self.pr is None:
             return
+        pr = self.pr
+        if self._refuse_if_read_only("merge", f"{self.sources.code.repository}#{pr.number}", "merging the PR"):
+            return
+        audit = self._audit()
         try:
-            self.pr = await asyncio.to_thread(self.sources.demo.merge_pr, self.pr)
+            self.pr = await operations.merge_demo_pr(self.sources, pr, audit=audit)
         except SourceError as error:
             self.notify(str(error), title="Merge failed", severity="error")
             return
+        finally:
+            self._report_audit_failures(audit)
         self.notify(f"PR #{self.pr.number} merged; redeploying the worker from the fix.", title="Merged")
 
     def action_toggle_time(self: DashboardScreen) -> None:

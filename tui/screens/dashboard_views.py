@@ -29,6 +29,8 @@ class DashboardViews:
         """Start the root-cause pipeline once there is an incident and an OOM kill to anchor it."""
         if self.investigation is not None or self._investigating or self.incident is None:
             return
+        if not self._stale.due("code"):  # the code host failed: wait out its backoff
+            return
         anchor = self._oom_kills[0].at if self._oom_kills else self.incident.created_at
         self._investigating = True
         self.query_one(SuspectPane).status_note = "ranking the changes before the first OOM kill..."
@@ -65,8 +67,13 @@ class DashboardViews:
             limit_mechanism=info.limit_mechanism if info else "unknown",
             container=self._container,
             stale_note=self._stale.note("workload"),
-            notes=info.notes if info else (),
+            notes=(*(info.notes if info else ()), *self._history_notes()),
         )
+
+    def _history_notes(self: DashboardScreen) -> tuple[str, ...]:
+        """What the memory pane says about the history upstream (Prometheus), when it is failing."""
+        note = self._stale.note("history")
+        return (f"history {note}",) if note else ()
 
     def _update_timeline(self: DashboardScreen) -> None:
         """Merge every source's entries onto one axis."""

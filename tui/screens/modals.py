@@ -71,6 +71,10 @@ incident-tui keys
   Tab      next pane        z  zoom the focused pane (again to restore)
   ctrl+p   command palette  ?  this help      q  quit
 
+Read-only (--read-only; READ-ONLY above the footer)
+  a, p and m are refused with a message; r still saves the report, a local
+  file. Every write, reuse and refusal is logged in <state-dir>/audit.jsonl.
+
 Panes
   memory    usage over time; the limit is the horizontal line; OOM marks kills,
             R marks restarts. Samples come from the source named in the header.

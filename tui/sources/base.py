@@ -26,15 +26,50 @@ from analysis.model import (
 
 
 class SourceError(Exception):
-    """An upstream failed; ``str(error)`` is safe to show (never contains a token)."""
+    """An upstream failed; ``str(error)`` is safe to show (never contains a token).
+
+    The dashboard retries a failed read with exponential backoff (:mod:`tui.backoff`); the two
+    attributes tell it how: wait at least ``retry_after`` seconds when the server said so (a 429's
+    reset time), and treat a ``permanent`` failure (bad token, no permission, no such object) as
+    one the user has to fix, retried only rarely.
+    """
+
+    permanent_by_default = False
+    """Whether errors of this class are permanent unless said otherwise."""
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None, permanent: bool | None = None) -> None:
+        """Create the error.
+
+        Args:
+            message: What went wrong and, where it helps, what to do; shown to the user.
+            retry_after: Seconds the upstream asked us to wait before the next request.
+            permanent: Retrying will not help until the user acts; the class default when ``None``.
+        """
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = self.permanent_by_default if permanent is None else permanent
 
 
 class NotFoundError(SourceError):
     """The requested object (incident, commit, file) does not exist."""
 
+    permanent_by_default = True
+
+
+class AuthError(SourceError):
+    """The upstream refused the credentials (401) or the permission (403); the user must act."""
+
+    permanent_by_default = True
+
+
+class RateLimitedError(SourceError):
+    """The upstream is rate limiting us; ``retry_after`` says for how long, when it told."""
+
 
 class ReadOnlyError(SourceError):
     """A write was attempted in ``--read-only`` mode."""
+
+    permanent_by_default = True
 
 
 class IncidentSource(Protocol):
@@ -73,6 +108,10 @@ class IncidentSource(Protocol):
         """Changes the store correlates with the incident (``CHANGE`` entries); [] when it has none."""
         ...
 
+    async def notes(self, incident_id: str) -> list[object]:
+        """The incident's notes, oldest first; each has a ``content`` string (the PR note check reads it)."""
+        ...
+
 
 class BlockingIncidentSource(Protocol):
     """The same operations, blocking (the demo's SQLite store)."""
@@ -99,6 +138,10 @@ class BlockingIncidentSource(Protocol):
 
     def on_call(self, incident_id: str) -> OnCallTeam:
         """See :meth:`IncidentSource.on_call`."""
+        ...
+
+    def notes(self, incident_id: str) -> list[object]:
+        """See :meth:`IncidentSource.notes`."""
         ...
 
 

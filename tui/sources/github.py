@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from analysis.model import Commit, Deployment, Fix, Incident, PullRequest
 from analysis.pr_text import fix_branch
-from tui.sources.base import NotFoundError, SourceError
+from tui.sources.base import AuthError, NotFoundError, RateLimitedError, SourceError
 from tui.sources.github_parse import (
     commit_from_detail,
     deployment,
@@ -35,6 +35,7 @@ from tui.sources.github_parse import (
     parse_time,
     pull_request,
 )
+from tui.sources.retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
     from github.Repository import Repository
@@ -146,6 +147,8 @@ class GitHubCodeSource:
                 f"cannot reach GitHub at {self._host} while {doing} ({type(error).__name__}): "
                 "check the network and [github] api_url"
             ) from None
+        except ValueError:  # a body that is not JSON (a proxy's HTML page, a cut-off answer)
+            raise SourceError(f"GitHub at {self._host} sent a malformed answer while {doing}") from None
 
     def _translate(self, error: Any, doing: str, missing: str | None) -> SourceError:
         """The user-facing error for a GitHub answer (never quoting the request or the token)."""
@@ -157,13 +160,15 @@ class GitHubCodeSource:
             message = f"{message}: {'; '.join(details)}" if message else "; ".join(details)
         headers = {str(k).lower(): str(v) for k, v in (error.headers or {}).items()}
         if status == 401:
-            return SourceError(f"GitHub rejected the token (401): check {TOKEN_ENV}")
-        if status in (403, 429) and (headers.get("x-ratelimit-remaining") == "0" or "rate limit" in message.lower()):
+            return AuthError(f"GitHub rejected the token (401): check {TOKEN_ENV}")
+        if status == 429 or (status == 403 and (headers.get("x-ratelimit-remaining") == "0"
+                                                or "rate limit" in message.lower() or "retry-after" in headers)):
             reset = headers.get("x-ratelimit-reset", "")
             when = datetime.fromtimestamp(int(reset), UTC).strftime("%H:%M:%S UTC") if reset.isdigit() else "soon"
-            return SourceError(f"GitHub rate limit exceeded while {doing}; it resets at {when}")
+            return RateLimitedError(f"GitHub rate limit exceeded while {doing}; it resets at {when}",
+                                    retry_after=retry_after_seconds(headers))
         if status == 403:
-            return SourceError(
+            return AuthError(
                 f"GitHub refused {doing} (403: {message or 'forbidden'}): the token may lack access to {self._repository}")
         not_found = status == 404 or (status == 422 and "no commit found" in message.lower())
         if not_found and missing is not None:

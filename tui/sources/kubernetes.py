@@ -36,6 +36,7 @@ from analysis.model import (
 from tui.config import ServiceMapping
 from tui.sources import kubernetes_parse as parse
 from tui.sources.base import NotFoundError, SourceError
+from tui.sources.kubernetes_errors import call_api
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class KubernetesWorkloadSource:
         refresh_interval: float = 10.0,
         max_samples: int = 5_000,
         watch: bool = True,
+        request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ) -> None:
         """Create the source; no request is made until the first read.
 
@@ -74,6 +76,7 @@ class KubernetesWorkloadSource:
             refresh_interval: Minimum seconds between direct pod lists, event lists and ReplicaSet lists.
             max_samples: Memory samples kept (oldest dropped first).
             watch: Keep pods current with a background watch instead of repeated lists.
+            request_timeout: (connect, read) seconds per request, watches excepted.
 
         Raises:
             SourceError: No usable kubeconfig or in-cluster configuration.
@@ -83,6 +86,7 @@ class KubernetesWorkloadSource:
         self.service = service
         self.sample_interval = sample_interval
         self.refresh_interval = refresh_interval
+        self.request_timeout = request_timeout
         self._owns_client = api_client is None
         self._api = api_client if api_client is not None else build_api_client(context)
         self._context = context
@@ -103,6 +107,8 @@ class KubernetesWorkloadSource:
         self._deployments: list[Deployment] = []
         self._samples: deque[MemorySample] = deque(maxlen=max_samples)
         self._metrics_note: str | None = None
+        self._metrics_failing_since: datetime | None = None
+        self._metrics_retry_at = -float("inf")  # monotonic; set by a throttling metrics API
         # monotonic times of the last pod list, event list, ReplicaSet list and memory sample
         self._pods_at = self._events_at = self._deployments_at = self._sampled_at = -float("inf")
 
@@ -123,7 +129,7 @@ class KubernetesWorkloadSource:
 
     def memory_since(self, after: datetime | None) -> list[MemorySample]:
         """Samples taken strictly after ``after`` (all when ``None``), oldest first; may take one first."""
-        if time.monotonic() - self._sampled_at >= self.sample_interval:
+        if time.monotonic() >= max(self._sampled_at + self.sample_interval, self._metrics_retry_at):
             self._sampled_at = time.monotonic()
             self._take_sample()
         with self._lock:
@@ -162,10 +168,10 @@ class KubernetesWorkloadSource:
         found: list[Deployment] = []
         if replica_set_name is not None:
             owner = self._call(lambda: self._apps.read_namespaced_replica_set(
-                replica_set_name, ns, _request_timeout=REQUEST_TIMEOUT), "get", "replicasets")
+                replica_set_name, ns, _request_timeout=self.request_timeout), "get", "replicasets")
             if (deployment_name := parse.controller_of(owner, "Deployment")) is not None:
                 listed = self._call(lambda: self._apps.list_namespaced_replica_set(
-                    ns, _request_timeout=REQUEST_TIMEOUT), "list", "replicasets")
+                    ns, _request_timeout=self.request_timeout), "list", "replicasets")
                 found = parse.deployments(listed.items or [], deployment_name, container)
         with self._lock:
             self._deployments, self._deployments_at = found, time.monotonic()
@@ -180,7 +186,7 @@ class KubernetesWorkloadSource:
         pod = self._pod()
         return str(self._call(lambda: self._core.read_namespaced_pod_log(
             pod.metadata.name, self.service.namespace, container=self.service.container,
-            previous=True, tail_lines=lines, _request_timeout=REQUEST_TIMEOUT), "get", "pods/log"))
+            previous=True, tail_lines=lines, _request_timeout=self.request_timeout), "get", "pods/log"))
 
     def events_snapshot(self) -> list[dict[str, str | int]]:
         """Every pod event seen (including ones the API server has since expired), oldest first."""
@@ -223,7 +229,7 @@ class KubernetesWorkloadSource:
     def _list_pods(self) -> Any:
         return self._call(lambda: self._core.list_namespaced_pod(
             self.service.namespace, label_selector=self.service.selector,
-            _request_timeout=REQUEST_TIMEOUT), "list", "pods")
+            _request_timeout=self.request_timeout), "list", "pods")
 
     def _replace_pods(self, listed: Any) -> None:
         """Take a full list as the truth: observe each pod, forget pods that are gone."""
@@ -245,7 +251,7 @@ class KubernetesWorkloadSource:
         """List, then watch from the list's resourceVersion; on any end or error, start again."""
         from kubernetes import watch
 
-        failures = 0
+        failures, server_wait = 0, 0.0
         while not self._closed.is_set():
             try:
                 listed = self._list_pods()
@@ -258,7 +264,7 @@ class KubernetesWorkloadSource:
                 for event in watcher.stream(
                     self._core.list_namespaced_pod, self.service.namespace, label_selector=self.service.selector,
                     resource_version=listed.metadata.resource_version if listed.metadata else None,
-                    _request_timeout=(REQUEST_TIMEOUT[0], WATCH_READ_TIMEOUT),
+                    _request_timeout=(self.request_timeout[0], WATCH_READ_TIMEOUT),
                 ):
                     self._on_watch_event(event)
                     failures = 0
@@ -266,10 +272,12 @@ class KubernetesWorkloadSource:
                 if self._closed.is_set():
                     break
                 failures += 1
+                server_wait = getattr(error, "retry_after", None) or 0.0  # a 429's Retry-After
                 log.debug("pod watch failed (%s); reads list directly", type(error).__name__)
             with self._lock:
                 self._watch_synced = False
-            self._closed.wait(min(30.0, 0.2 * 2 ** min(failures, 8)) if failures else 0.05)
+            backoff = min(30.0, 0.2 * 2 ** min(failures, 8)) if failures else 0.05
+            self._closed.wait(max(backoff, server_wait if failures else 0.0))
 
     def _on_watch_event(self, event: dict[str, Any]) -> None:
         pod = event.get("object")
@@ -308,7 +316,7 @@ class KubernetesWorkloadSource:
         name = pod.metadata.name
         listed = self._call(lambda: self._core.list_namespaced_event(
             self.service.namespace, field_selector=f"involvedObject.name={name}",
-            _request_timeout=REQUEST_TIMEOUT), "list", "events")
+            _request_timeout=self.request_timeout), "list", "events")
         with self._lock:
             self._events_at = time.monotonic()
             for event in listed.items or []:
@@ -325,27 +333,39 @@ class KubernetesWorkloadSource:
         failures: list[str] = []
         try:
             metrics = self._call(lambda: self._custom.get_namespaced_custom_object(
-                "metrics.k8s.io", "v1beta1", ns, "pods", name, _request_timeout=REQUEST_TIMEOUT),
+                "metrics.k8s.io", "v1beta1", ns, "pods", name, _request_timeout=self.request_timeout),
                 "get", "pods.metrics.k8s.io", passthrough=(404, 503, 403))
             sample = parse.metrics_sample(metrics, container)
         except ApiException as error:
             failures.append(f"metrics-server: HTTP {error.status}")
+        except SourceError as error:  # any other failure of metrics-server: fall back, say why
+            failures.append(f"metrics-server: {error}")
+            if error.retry_after:  # throttled: do not ask again before the server said
+                self._metrics_retry_at = time.monotonic() + error.retry_after
+        except (AttributeError, KeyError, TypeError, ValueError):
+            failures.append("metrics-server: unreadable answer")
         node = pod.spec.node_name if pod.spec else None
         if sample is None and node:
             try:
                 response = self._call(lambda: self._core.connect_get_node_proxy_with_path(
-                    node, "stats/summary", _preload_content=False, _request_timeout=REQUEST_TIMEOUT),
+                    node, "stats/summary", _preload_content=False, _request_timeout=self.request_timeout),
                     "get", "nodes/proxy", passthrough=(404, 503, 403))
                 sample = parse.summary_sample(json.loads(response.data), ns, name, container)
             except ApiException as error:
                 failures.append(f"kubelet summary: HTTP {error.status}")
-            except ValueError:
-                failures.append("kubelet summary: not JSON")
+            except SourceError as error:
+                failures.append(f"kubelet summary: {error}")
+            except (AttributeError, KeyError, TypeError, ValueError):
+                failures.append("kubelet summary: unreadable answer")
         with self._lock:
             if sample is None:
-                self._metrics_note = NO_METRICS_NOTE + (f" ({'; '.join(failures)})" if failures else "")
+                if self._metrics_failing_since is None:
+                    self._metrics_failing_since = datetime.now(UTC)
+                self._metrics_note = (f"{NO_METRICS_NOTE} since {self._metrics_failing_since:%H:%M:%S} UTC, "
+                                      f"retrying every {self.sample_interval:g}s"
+                                      + (f" ({'; '.join(failures)})" if failures else ""))
                 return
-            self._metrics_note = None
+            self._metrics_note = self._metrics_failing_since = None
             if not self._samples or sample.at > self._samples[-1].at:
                 self._samples.append(sample)
 
@@ -353,39 +373,30 @@ class KubernetesWorkloadSource:
 
     def _call(self, request: Callable[[], T], verb: str, resource: str, *,
               passthrough: tuple[int, ...] = ()) -> T:
-        """Run one API request; failures become :class:`SourceError` messages naming ``verb`` and
-        ``resource`` (never a token). Statuses in ``passthrough`` re-raise ``ApiException`` instead."""
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
+        """Run one API request through :func:`~tui.sources.kubernetes_errors.call_api`."""
+        return call_api(request, verb=verb, resource=resource, namespace=self.service.namespace,
+                        host=self._host, passthrough=passthrough)
 
-        ns = self.service.namespace
-        try:
-            return request()
-        except ApiException as error:
-            if error.status in passthrough:
-                raise
-            if error.status in (401, 403):
-                what = "unauthorized (credentials rejected)" if error.status == 401 else "forbidden"
-                raise SourceError(f"{what}: cannot {verb} {resource} in namespace {ns}: check RBAC "
-                                  f"and the kubeconfig of {self._host}") from None
-            if error.status == 404:
-                raise NotFoundError(f"not found: {verb} {resource} in namespace {ns} on {self._host}") from None
-            raise SourceError(f"Kubernetes API {self._host} answered HTTP {error.status} "
-                              f"to {verb} {resource} in namespace {ns}") from None
-        except (HTTPError, OSError) as error:  # refused, reset, DNS, TLS: the message names the server only
-            reason = "connection refused" if "refused" in str(error).lower() else type(error).__name__
-            raise SourceError(f"cannot reach the Kubernetes API server at {self._host}: {reason}") from None
 
-def build_api_client(context: str | None) -> Any:
-    """An ApiClient from the kubeconfig (``KUBECONFIG`` or ``~/.kube/config``), else in-cluster."""
+def build_api_client(context: str | None, config_file: str | None = None) -> Any:
+    """An ApiClient from the kubeconfig (``config_file``, else ``KUBECONFIG`` or ``~/.kube/config``),
+    else in-cluster.
+
+    urllib3 would otherwise sleep through a 429's ``Retry-After`` itself, up to three times per
+    call, with the pane none the wiser; here a throttled call returns at once and the dashboard's
+    backoff waits out the server's time while saying so. Connection failures are still retried.
+    """
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
+    from urllib3.util.retry import Retry
 
     configuration = client.Configuration()
+    configuration.retries = Retry(total=3, connect=3, read=0, status=0, redirect=0,
+                                  respect_retry_after_header=False, backoff_factor=0.2)
     try:
-        config.load_kube_config(context=context, client_configuration=configuration)
+        config.load_kube_config(config_file=config_file, context=context, client_configuration=configuration)
     except (ConfigException, OSError):
-        if context is not None:
+        if context is not None or config_file is not None:
             raise SourceError(f"kubeconfig context {context!r} is missing or unusable") from None
         try:
             config.load_incluster_config(client_configuration=configuration)
@@ -393,4 +404,3 @@ def build_api_client(context: str | None) -> Any:
             raise SourceError("no Kubernetes credentials: set KUBECONFIG or ~/.kube/config, "
                               "or run in a pod with a service account") from None
     return client.ApiClient(configuration)
-

@@ -19,12 +19,12 @@ import httpx
 
 from analysis.model import Incident, IncidentStatus, OnCallTeam, TimelineEntry
 from tui.config import PagerDutyConfig
-from tui.sources.base import NotFoundError, SourceError
+from tui.sources.base import AuthError, NotFoundError, RateLimitedError, SourceError
 from tui.sources.pagerduty_parse import (
-    change_event_entries,
     Alert,
     ChangeEvent,
     Note,
+    change_event_entries,
     error_detail,
     first_name,
     match_service,
@@ -35,6 +35,7 @@ from tui.sources.pagerduty_parse import (
     parse_note,
     parse_on_call,
 )
+from tui.sources.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,13 @@ PAGE_LIMIT = 100
 """The API's largest page."""
 MAX_WINDOW = 10_000
 """The API answers 400 once ``offset + limit`` exceeds this."""
-MAX_RATE_LIMIT_RETRIES = 3
-"""How many 429 answers a call waits out before giving up."""
+MAX_RATE_LIMIT_RETRIES = 1
+"""How many 429 answers a call waits out before giving up (then the caller's backoff takes over,
+so the dashboard can say it is throttled instead of sitting silent through several resets)."""
 MAX_RESET_WAIT = 60.0
 """Longest single wait for ``ratelimit-reset`` (a bogus header must not hang a worker)."""
+MAX_IN_CALL_WAIT = 5.0
+"""Longest reset a call sleeps through itself; longer ones go back to the caller to schedule."""
 FROM_HINT = "You must specify a user's email address in the From header"
 """The API's 400 message for a write with an account-level key and no ``From``."""
 FROM_MISSING = ("PagerDuty needs a user's e-mail for writes with an account-level API key: "
@@ -73,6 +77,7 @@ class PagerDutySource:
         client: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
         max_rate_limit_retries: int = MAX_RATE_LIMIT_RETRIES,
+        max_rate_limit_wait: float = MAX_IN_CALL_WAIT,
     ) -> None:
         """Create the source; no request is made until a method is awaited.
 
@@ -85,12 +90,15 @@ class PagerDutySource:
                 created when ``None``.
             timeout: Seconds before a request counts as failed.
             max_rate_limit_retries: 429 answers waited out per call before giving up.
+            max_rate_limit_wait: Longest reset waited out inside a call; a longer one is raised
+                at once as :class:`RateLimitedError` with its ``retry_after``.
         """
         self.api_url = api_url.rstrip("/")
         self.from_email = from_email or None
         self.services = tuple(service_ids_or_names)
         self.timeout = timeout
         self.max_rate_limit_retries = max_rate_limit_retries
+        self.max_rate_limit_wait = max_rate_limit_wait
         self._token = token
         self._host = urlsplit(self.api_url).netloc or self.api_url
         self._owns_client = client is None
@@ -337,17 +345,19 @@ class PagerDutySource:
             if response.status_code != 429:
                 break
             wait = _reset_seconds(response)
-            if attempt == self.max_rate_limit_retries:
-                raise SourceError(f"PagerDuty rate limit: retry in {wait:.0f}s")
+            # A long reset is not waited out inside the call: the caller (the dashboard's backoff)
+            # shows the countdown and comes back when the server said.
+            if attempt == self.max_rate_limit_retries or wait > self.max_rate_limit_wait:
+                raise RateLimitedError(f"PagerDuty rate limit: retry in {wait:.0f}s", retry_after=wait)
             log.info("PagerDuty rate limit on %s %s: waiting %.1fs", method, path, wait)
             await asyncio.sleep(wait)
         status = response.status_code
         if status < 300 or status in tolerate:
             return response
         if status == 401:
-            raise SourceError(f"PagerDuty rejected the token (401): check {TOKEN_ENV}")
+            raise AuthError(f"PagerDuty rejected the token (401): check {TOKEN_ENV}")
         if status == 403:
-            raise SourceError(f"PagerDuty denied {method} {path} (403): the API key lacks permission for it")
+            raise AuthError(f"PagerDuty denied {method} {path} (403): the API key lacks permission for it")
         if status == 404 and not_found:
             raise NotFoundError(not_found)
         raise SourceError(f"PagerDuty answered {status} to {method} {path}: {_detail(response)}")
@@ -364,12 +374,9 @@ class PagerDutySource:
 
 
 def _reset_seconds(response: httpx.Response) -> float:
-    """``ratelimit-reset`` in seconds, bounded; 1 s when the header is missing or garbled."""
-    try:
-        wait = float(response.headers.get("ratelimit-reset", "1"))
-    except ValueError:
-        wait = 1.0
-    return min(max(wait, 0.0), MAX_RESET_WAIT)
+    """``ratelimit-reset`` (or ``Retry-After``) in seconds, bounded; 1 s when missing or garbled."""
+    wait = retry_after_seconds(response.headers)
+    return 1.0 if wait is None else min(wait, MAX_RESET_WAIT)
 
 
 def _segment(ident: str) -> str:

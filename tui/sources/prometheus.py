@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from analysis.model import MemorySample, WorkloadInfo
-from tui.sources.base import SourceError
+from tui.sources.base import AuthError, RateLimitedError, SourceError
+from tui.sources.retry_after import retry_after_seconds
 
 MAX_POINTS = 11_000
 """Prometheus rejects a range query with more points per series than this."""
@@ -261,6 +262,12 @@ class PrometheusHistory:
             raise SourceError(f"cannot connect to Prometheus at {self._host}: {error or 'connection failed'}") from None
         except httpx.HTTPError as error:
             raise SourceError(f"request to Prometheus at {self._host} failed: {error or type(error).__name__}") from None
+        if response.status_code == 429 or (response.status_code == 503 and "retry-after" in response.headers):
+            raise RateLimitedError(f"Prometheus at {self._host} asked us to slow down (HTTP {response.status_code})",
+                                   retry_after=retry_after_seconds(response.headers))
+        if response.status_code in (401, 403):
+            raise AuthError(f"Prometheus at {self._host} refused the query (HTTP {response.status_code}): "
+                            "check [prometheus] url and any proxy's credentials")
         body = _json(response)
         if isinstance(body, dict) and body.get("status") == "error":
             kind = body.get("errorType") or "error"

@@ -43,6 +43,10 @@ class ThreadedIncidentSource:
         """Who is on call."""
         return await asyncio.to_thread(self.blocking.on_call, incident_id)
 
+    async def notes(self, incident_id: str) -> list[object]:
+        """The incident's notes, oldest first."""
+        return await asyncio.to_thread(self.blocking.notes, incident_id)
+
     async def change_events(self, incident_id: str) -> list[TimelineEntry]:
         """The store's correlated changes, when it records any (the demo store does not)."""
         method = getattr(self.blocking, "change_events", None)
