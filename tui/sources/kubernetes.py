@@ -36,7 +36,7 @@ from analysis.model import (
 from tui.config import ServiceMapping
 from tui.sources import kubernetes_parse as parse
 from tui.sources.base import NotFoundError, SourceError
-from tui.sources.kubernetes_errors import call_api
+from tui.sources.kubernetes_client import build_api_client, call_api
 
 log = logging.getLogger(__name__)
 
@@ -373,34 +373,6 @@ class KubernetesWorkloadSource:
 
     def _call(self, request: Callable[[], T], verb: str, resource: str, *,
               passthrough: tuple[int, ...] = ()) -> T:
-        """Run one API request through :func:`~tui.sources.kubernetes_errors.call_api`."""
+        """Run one API request through :func:`~tui.sources.kubernetes_client.call_api`."""
         return call_api(request, verb=verb, resource=resource, namespace=self.service.namespace,
                         host=self._host, passthrough=passthrough)
-
-
-def build_api_client(context: str | None, config_file: str | None = None) -> Any:
-    """An ApiClient from the kubeconfig (``config_file``, else ``KUBECONFIG`` or ``~/.kube/config``),
-    else in-cluster.
-
-    urllib3 would otherwise sleep through a 429's ``Retry-After`` itself, up to three times per
-    call, with the pane none the wiser; here a throttled call returns at once and the dashboard's
-    backoff waits out the server's time while saying so. Connection failures are still retried.
-    """
-    from kubernetes import client, config
-    from kubernetes.config.config_exception import ConfigException
-    from urllib3.util.retry import Retry
-
-    configuration = client.Configuration()
-    configuration.retries = Retry(total=3, connect=3, read=0, status=0, redirect=0,
-                                  respect_retry_after_header=False, backoff_factor=0.2)
-    try:
-        config.load_kube_config(config_file=config_file, context=context, client_configuration=configuration)
-    except (ConfigException, OSError):
-        if context is not None or config_file is not None:
-            raise SourceError(f"kubeconfig context {context!r} is missing or unusable") from None
-        try:
-            config.load_incluster_config(client_configuration=configuration)
-        except ConfigException:
-            raise SourceError("no Kubernetes credentials: set KUBECONFIG or ~/.kube/config, "
-                              "or run in a pod with a service account") from None
-    return client.ApiClient(configuration)

@@ -13,19 +13,19 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Self
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from analysis.model import Incident, IncidentStatus, OnCallTeam, TimelineEntry
 from tui.config import PagerDutyConfig
 from tui.sources.base import AuthError, NotFoundError, RateLimitedError, SourceError
+from tui.sources.pagerduty_http import error_text, reset_seconds, segment
 from tui.sources.pagerduty_parse import (
     Alert,
     ChangeEvent,
     Note,
     change_event_entries,
-    error_detail,
     first_name,
     match_service,
     parse_alert,
@@ -35,7 +35,6 @@ from tui.sources.pagerduty_parse import (
     parse_note,
     parse_on_call,
 )
-from tui.sources.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +49,6 @@ MAX_WINDOW = 10_000
 MAX_RATE_LIMIT_RETRIES = 1
 """How many 429 answers a call waits out before giving up (then the caller's backoff takes over,
 so the dashboard can say it is throttled instead of sitting silent through several resets)."""
-MAX_RESET_WAIT = 60.0
-"""Longest single wait for ``ratelimit-reset`` (a bogus header must not hang a worker)."""
 MAX_IN_CALL_WAIT = 5.0
 """Longest reset a call sleeps through itself; longer ones go back to the caller to schedule."""
 FROM_HINT = "You must specify a user's email address in the From header"
@@ -145,7 +142,7 @@ class PagerDutySource:
             NotFoundError: No such incident.
             SourceError: The API failed or sent an incomplete incident.
         """
-        data = await self._get_json(f"/incidents/{_segment(incident_id)}", not_found=f"incident {incident_id} not found")
+        data = await self._get_json(f"/incidents/{segment(incident_id)}", not_found=f"incident {incident_id} not found")
         return parse_incident(data.get("incident"))
 
     async def log_entries(self, incident_id: str) -> list[TimelineEntry]:
@@ -155,7 +152,7 @@ class PagerDutySource:
             NotFoundError: No such incident.
         """
         rows = await self._paginate(
-            f"/incidents/{_segment(incident_id)}/log_entries", "log_entries",
+            f"/incidents/{segment(incident_id)}/log_entries", "log_entries",
             [("is_overview", "true"), ("time_zone", "UTC")], not_found=f"incident {incident_id} not found")
         entries = [parse_log_entry(row) for row in rows]
         # The API lists newest first; the timeline reads oldest first. Reverse before the stable
@@ -175,7 +172,7 @@ class PagerDutySource:
         if current.status is not IncidentStatus.TRIGGERED:
             return current
         data = await self._write(
-            "PUT", f"/incidents/{_segment(incident_id)}",
+            "PUT", f"/incidents/{segment(incident_id)}",
             {"incident": {"type": "incident_reference", "status": "acknowledged"}},
             not_found=f"incident {incident_id} not found")
         return parse_incident(data.get("incident"))
@@ -187,7 +184,7 @@ class PagerDutySource:
             NotFoundError: No such incident.
             SourceError: The write was refused.
         """
-        await self._write("POST", f"/incidents/{_segment(incident_id)}/notes", {"note": {"content": content}},
+        await self._write("POST", f"/incidents/{segment(incident_id)}/notes", {"note": {"content": content}},
                           not_found=f"incident {incident_id} not found")
 
     async def on_call(self, incident_id: str) -> OnCallTeam:
@@ -198,7 +195,7 @@ class PagerDutySource:
         Raises:
             NotFoundError: No such incident.
         """
-        data = await self._get_json(f"/incidents/{_segment(incident_id)}", not_found=f"incident {incident_id} not found")
+        data = await self._get_json(f"/incidents/{segment(incident_id)}", not_found=f"incident {incident_id} not found")
         raw = data.get("incident") if isinstance(data.get("incident"), dict) else {}
         incident = parse_incident(raw)
         policy = raw.get("escalation_policy")
@@ -214,13 +211,13 @@ class PagerDutySource:
 
     async def alerts(self, incident_id: str) -> list[Alert]:
         """The alerts grouped into the incident, as PagerDuty lists them."""
-        rows = await self._paginate(f"/incidents/{_segment(incident_id)}/alerts", "alerts", [],
+        rows = await self._paginate(f"/incidents/{segment(incident_id)}/alerts", "alerts", [],
                                     not_found=f"incident {incident_id} not found")
         return [parse_alert(row) for row in rows]
 
     async def notes(self, incident_id: str) -> list[Note]:
         """The incident's notes, oldest first."""
-        data = await self._get_json(f"/incidents/{_segment(incident_id)}/notes", not_found=f"incident {incident_id} not found")
+        data = await self._get_json(f"/incidents/{segment(incident_id)}/notes", not_found=f"incident {incident_id} not found")
         return sorted((parse_note(row) for row in data.get("notes") or []), key=lambda note: note.created_at)
 
     async def related_change_events(self, incident_id: str) -> list[ChangeEvent]:
@@ -229,7 +226,7 @@ class PagerDutySource:
         Change correlation depends on the account's plan and the key's permissions, so a 403 or 404
         means "nothing to show", not an error.
         """
-        data = await self._get_json(f"/incidents/{_segment(incident_id)}/related_change_events", not_found=None,
+        data = await self._get_json(f"/incidents/{segment(incident_id)}/related_change_events", not_found=None,
                                     forbidden_ok=True, missing_ok=True)
         return [parse_change_event(row) for row in (data or {}).get("change_events") or []]
 
@@ -278,7 +275,7 @@ class PagerDutySource:
 
     async def _policy_team(self, policy_id: str) -> str | None:
         """The escalation policy's team name, or ``None`` when it has none or cannot be read."""
-        data = await self._get_json(f"/escalation_policies/{_segment(policy_id)}", not_found=None, forbidden_ok=True,
+        data = await self._get_json(f"/escalation_policies/{segment(policy_id)}", not_found=None, forbidden_ok=True,
                                     missing_ok=True)
         policy = data.get("escalation_policy") if isinstance(data, dict) else None
         return first_name(policy.get("teams")) if isinstance(policy, dict) else None
@@ -316,7 +313,7 @@ class PagerDutySource:
             raise SourceError(FROM_MISSING)
         response = await self._send(method, path, json=body, not_found=not_found, tolerate=(400,))
         if response.status_code == 400:
-            detail = _detail(response)
+            detail = error_text(response)
             if FROM_HINT.lower() in detail.lower() or "from header" in detail.lower():
                 if not self.from_email:
                     # Remember: every later write would get the same answer.
@@ -344,7 +341,7 @@ class PagerDutySource:
             log.debug("%s %s -> %d", method, path, response.status_code)
             if response.status_code != 429:
                 break
-            wait = _reset_seconds(response)
+            wait = reset_seconds(response)
             # A long reset is not waited out inside the call: the caller (the dashboard's backoff)
             # shows the countdown and comes back when the server said.
             if attempt == self.max_rate_limit_retries or wait > self.max_rate_limit_wait:
@@ -360,7 +357,7 @@ class PagerDutySource:
             raise AuthError(f"PagerDuty denied {method} {path} (403): the API key lacks permission for it")
         if status == 404 and not_found:
             raise NotFoundError(not_found)
-        raise SourceError(f"PagerDuty answered {status} to {method} {path}: {_detail(response)}")
+        raise SourceError(f"PagerDuty answered {status} to {method} {path}: {error_text(response)}")
 
     def _json(self, response: httpx.Response) -> Json:
         try:
@@ -371,25 +368,6 @@ class PagerDutySource:
         if not isinstance(data, dict):
             raise SourceError(f"PagerDuty returned unexpected JSON for {response.request.url.path}")
         return data
-
-
-def _reset_seconds(response: httpx.Response) -> float:
-    """``ratelimit-reset`` (or ``Retry-After``) in seconds, bounded; 1 s when missing or garbled."""
-    wait = retry_after_seconds(response.headers)
-    return 1.0 if wait is None else min(wait, MAX_RESET_WAIT)
-
-
-def _segment(ident: str) -> str:
-    """An ID as one URL path segment (an ID with ``/`` must not reach another endpoint)."""
-    return quote(ident, safe="")
-
-
-def _detail(response: httpx.Response) -> str:
-    """The human part of an error answer, whatever its body."""
-    try:
-        return error_detail(response.json()) or response.reason_phrase
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
 
 
 def from_environment(config: PagerDutyConfig, services: Sequence[str] = (), *,

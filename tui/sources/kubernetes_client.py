@@ -1,13 +1,13 @@
-"""Kubernetes API failures as :class:`~tui.sources.base.SourceError` messages a user can act on.
+"""The Kubernetes API client: built from the kubeconfig, and its failures as messages a user can act on.
 
-Kept apart from :mod:`tui.sources.kubernetes` so the translation (which status means what, and
-what to tell the user) reads in one place.
+Kept apart from :mod:`tui.sources.kubernetes` so how the client is set up (retries) and how its
+failures are translated (which status means what, and what to tell the user) read in one place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tui.sources.base import AuthError, NotFoundError, RateLimitedError, SourceError
 from tui.sources.retry_after import retry_after_seconds
@@ -61,3 +61,31 @@ def call_api(request: Callable[[], T], *, verb: str, resource: str, namespace: s
                   else "no answer in time" if "timed out" in text or "timeout" in type(error).__name__.lower()
                   else type(error).__name__)
         raise SourceError(f"cannot reach the Kubernetes API server at {host}: {reason}") from None
+
+
+def build_api_client(context: str | None, config_file: str | None = None) -> Any:
+    """An ApiClient from the kubeconfig (``config_file``, else ``KUBECONFIG`` or ``~/.kube/config``),
+    else in-cluster.
+
+    urllib3 would otherwise sleep through a 429's ``Retry-After`` itself, up to three times per
+    call, with the pane none the wiser; here a throttled call returns at once and the dashboard's
+    backoff waits out the server's time while saying so. Connection failures are still retried.
+    """
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+    from urllib3.util.retry import Retry
+
+    configuration = client.Configuration()
+    configuration.retries = Retry(total=3, connect=3, read=0, status=0, redirect=0,
+                                  respect_retry_after_header=False, backoff_factor=0.2)
+    try:
+        config.load_kube_config(config_file=config_file, context=context, client_configuration=configuration)
+    except (ConfigException, OSError):
+        if context is not None or config_file is not None:
+            raise SourceError(f"kubeconfig context {context!r} is missing or unusable") from None
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except ConfigException:
+            raise SourceError("no Kubernetes credentials: set KUBECONFIG or ~/.kube/config, "
+                              "or run in a pod with a service account") from None
+    return client.ApiClient(configuration)
