@@ -116,13 +116,21 @@ async def run_checks(config: Config) -> list[UpstreamReport]:
         config: The configuration; tokens come from the environment.
 
     Returns:
-        PagerDuty, then Kubernetes per service, GitHub per repository, Prometheus when configured.
+        The config file's own report when it has warnings (a readable file holding a secret), then
+        PagerDuty, Kubernetes per service, GitHub per repository, Prometheus when configured.
     """
+    file_rows = tuple(warn("permissions", warning) for warning in config.warnings)
+    if not config.services:
+        return [UpstreamReport(f"Config ({config.path})", (*file_rows,
+            fail("services", "no [[service]] is mapped: add one (see the README's Configuration section)")))]
+    upstreams = await _check_upstreams(config)
+    return [UpstreamReport(f"Config ({config.path})", file_rows), *upstreams] if file_rows else upstreams
+
+
+async def _check_upstreams(config: Config) -> list[UpstreamReport]:
+    """Every upstream's report, checked concurrently (see :func:`run_checks`)."""
     from tui.checks_kubernetes import check_kubernetes
 
-    if not config.services:
-        return [UpstreamReport(f"Config ({config.path})", (
-            fail("services", "no [[service]] is mapped: add one (see the README's Configuration section)"),))]
     repositories = {(s.repository, s.branch): s for s in config.services}
     async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
         jobs = [check_pagerduty(config, client=client)]
@@ -133,9 +141,24 @@ async def run_checks(config: Config) -> list[UpstreamReport]:
         return list(await asyncio.gather(*jobs))
 
 
+def shown_url(url: str) -> str:
+    """``url`` as printed: a password in it (``https://user:pass@host``) becomes ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _host(url: str) -> str:
+    """``host[:port]`` of ``url`` for messages, without any user name or password."""
+    netloc = urlsplit(url).netloc.rsplit("@", 1)[-1]
+    return netloc or shown_url(url)
+
+
 async def _reachable(client: httpx.AsyncClient, url: str, what: str, setting: str) -> Check:
     """``reachable`` is ok on any HTTP answer (401 and 404 included) from ``url``, sent without credentials."""
-    host = urlsplit(url).netloc or url
+    host = _host(url)
     try:
         response = await client.get(url)
     except httpx.TimeoutException:
@@ -162,7 +185,7 @@ async def check_pagerduty(config: Config, *, client: httpx.AsyncClient) -> Upstr
     from tui.sources.pagerduty import from_environment
 
     settings = config.pagerduty
-    title = f"PagerDuty ({settings.api_url})"
+    title = f"PagerDuty ({shown_url(settings.api_url)})"
     reach = await _reachable(client, f"{settings.api_url.rstrip('/')}/abilities", "PagerDuty", "[pagerduty] api_url")
     later = ("key type", "from", "permitted")
     if reach.verdict is Verdict.FAIL:
@@ -220,7 +243,7 @@ async def check_github(config: Config, service: ServiceMapping, *, client: httpx
     from tui.sources.github import TOKEN_ENV
 
     api = config.github.api_url.rstrip("/")
-    title = f"GitHub {service.repository} ({api})"
+    title = f"GitHub {service.repository} ({shown_url(api)})"
     later = ("scopes", "permitted", "branch")
     reach = await _reachable(client, f"{api}/rate_limit", "GitHub", "[github] api_url")
     if reach.verdict is Verdict.FAIL:
@@ -312,7 +335,7 @@ async def check_prometheus(config: Config, *, client: httpx.AsyncClient, now: da
     """
     assert config.prometheus is not None
     url = config.prometheus.url.rstrip("/")
-    title = f"Prometheus ({url})"
+    title = f"Prometheus ({shown_url(url)})"
     namespaces = list(dict.fromkeys(service.namespace for service in config.services))
     reach = await _reachable(client, f"{url}/-/ready", "Prometheus", "[prometheus] url")
     if reach.verdict is Verdict.FAIL:

@@ -65,7 +65,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    return int(args.func(args))
+    from tui.logsetup import (
+        configure_debug_log,
+        debug_log_path,
+        remove_debug_log,
+        report_unexpected,
+    )
+
+    handler = None
+    log_path = debug_log_path(getattr(args, "debug_log", None))
+    if log_path is not None:
+        try:
+            handler = configure_debug_log(log_path)
+        except OSError as error:
+            print(f"incident-tui {args.command}: cannot open the debug log {log_path}: {error.strerror}",
+                  file=sys.stderr)
+            return 2
+    try:
+        return int(args.func(args))
+    except Exception as error:  # noqa: BLE001 - the last line of defence: a redacted traceback, never a raw one
+        return report_unexpected(error, args.command)
+    finally:
+        if handler is not None:
+            remove_debug_log(handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

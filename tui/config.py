@@ -8,6 +8,7 @@ A mistake in the file is reported once, naming the file, the line and the key.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -34,6 +35,8 @@ class ConfigError(Exception):
         where = f"{path}:{line}" if line else str(path)
         super().__init__(f"{where}: {key + ': ' if key else ''}{message}")
         self.path, self.line, self.key = path, line, key
+        self.warnings: tuple[str, ...] = ()
+        """Warnings found before the error (e.g. a readable file holding a secret): print them too."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class Config:
     """Prometheus settings, when configured."""
     services: tuple[ServiceMapping, ...] = ()
     """Mapped services."""
+    warnings: tuple[str, ...] = ()
+    """Problems that do not stop the tool (a group- or world-readable file holding a secret);
+    ``live`` and ``report`` print them on stderr, ``check`` shows them as WARN rows."""
 
     def service_for(self, pagerduty_service: str) -> ServiceMapping | None:
         """The mapping of a PagerDuty service, by name or ID."""
@@ -133,7 +139,76 @@ _SECTIONS: dict[str, tuple[type, set[str], set[str]]] = {
 
 _SERVICE_REQUIRED = {"pagerduty_service", "namespace", "selector", "container", "repository"}
 _SERVICE_ALLOWED = _SERVICE_REQUIRED | {"branch", "sources"}
-_SECRET_KEYS = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
+_SECRET_KEYS = re.compile(r"token|secret|passw|api[_-]?key|(?:^|[_-])key(?:$|[_-])|credential", re.IGNORECASE)
+"""Key names that say they hold a secret."""
+_TOKEN_PREFIXES = re.compile(r"^(?:gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-|AKIA|pdtok)")
+"""Prefixes of well-known token formats (GitHub, GitLab, Slack, OpenAI-style, AWS access keys)."""
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_+/=-]{20,}$")
+"""What a generated key looks like: long, no spaces, no dots (unlike hosts, paths and selectors)."""
+_KEY_IN_TEXT = re.compile(r"""([A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')\s*=(?!=)""")
+"""A bare or quoted key before ``=`` (in a line or an inline table)."""
+_STRING_IN_TEXT = re.compile(r""""((?:[^"\\\n]|\\.)*)"|'([^'\n]*)'""")
+"""A basic or literal one-line string."""
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]+@", re.IGNORECASE)
+"""``scheme://user:password@host``."""
+
+
+def permission_warnings(path: Path, text: str) -> tuple[str, ...]:
+    """A warning when the file is readable by group or others and holds something secret-like.
+
+    The text is scanned as text, not as parsed TOML, so a file with a syntax error is still checked.
+    Secret-like is a key named like a credential (token, secret, password, api_key, key), a value in
+    a known token format or shaped like a generated key, a URL with a password, or the value of
+    ``PAGERDUTY_API_TOKEN``/``GITHUB_TOKEN``.
+
+    Args:
+        path: The config file.
+        text: Its contents.
+
+    Returns:
+        Nothing, or one warning naming the file, its mode and ``chmod 600 <file>``.
+    """
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return ()
+    if not mode & 0o044:
+        return ()
+    found = _secret_like(text)
+    if found is None:
+        return ()
+    readers = " and ".join(who for who, bit in (("its group", 0o040), ("other users", 0o004)) if mode & bit)
+    warning = (f"{path} holds {found} and is readable by {readers} (mode {mode:04o}): run chmod 600 {path} "
+               "and keep tokens in the environment (PAGERDUTY_API_TOKEN, GITHUB_TOKEN)")
+    return (warning,)
+
+
+def _secret_like(text: str) -> str | None:
+    """Describe the first secret-like thing in the config text (never quoting a value), or ``None``."""
+    environment = {os.environ.get(name, "").strip() for name in ("PAGERDUTY_API_TOKEN", "GITHUB_TOKEN")} - {""}
+    for number, line in enumerate(text.splitlines(), start=1):
+        for key in _KEY_IN_TEXT.findall(line):
+            name = key.strip("\"'")
+            if _SECRET_KEYS.search(name):
+                return f"a key named {name!r} (line {number})"
+        for double, single in _STRING_IN_TEXT.findall(line):
+            value = double or single
+            if value in environment or _TOKEN_PREFIXES.match(value) or _looks_generated(value):
+                return f"a value that looks like a token (line {number})"
+            if _URL_PASSWORD.match(value):
+                return f"a URL with a password (line {number})"
+    return None
+
+
+def _looks_generated(value: str) -> bool:
+    """Long, unspaced, mixing upper case, lower case and digits: the shape of an API key.
+
+    Names built from words (a GKE context ``gke_my-project_us-central1-a_Prod1``) have several
+    ``_``/``-`` separators; generated keys have at most one (``y_NbAkKc66ryYTWUXYEu``).
+    """
+    return (bool(_TOKEN_SHAPE.match(value)) and sum(value.count(c) for c in "_-") <= 1
+            and any(c.isdigit() for c in value) and any(c.islower() for c in value)
+            and any(c.isupper() for c in value))
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -153,13 +228,27 @@ def load_config(path: Path | None = None) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(path, "no config file; create one (see the README's Configuration section) or pass --config") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(path, f"cannot read: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(path, f"cannot read: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise ConfigError(path, f"cannot read: {error.strerror or error}") from None
+    warnings = permission_warnings(path, text)
+    try:
+        return _parse(path, text, warnings)
+    except ConfigError as error:
+        error.warnings = warnings
+        raise
+
+
+def _parse(path: Path, text: str, warnings: tuple[str, ...]) -> Config:
+    """Parse and check the text of the config file (see :func:`load_config`)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         line = getattr(error, "lineno", None) or _line_from_message(str(error))
         raise ConfigError(path, f"not valid TOML: {error}", line=line) from None
+    except RecursionError:  # tomllib recurses once per nesting level of arrays and inline tables
+        raise ConfigError(path, "not valid TOML: arrays or inline tables nested too deeply") from None
     locate = _KeyLocator(path, text)
     for key in data:
         if key not in _SECTIONS and key != "service":
@@ -172,7 +261,7 @@ def load_config(path: Path | None = None) -> Config:
     if not isinstance(raw_services, list):
         locate.fail(["service"], "must be an array of tables: write [[service]]")
     services = tuple(_service(locate, index, raw) for index, raw in enumerate(raw_services))
-    return Config(path=path, services=services, **sections)
+    return Config(path=path, services=services, warnings=warnings, **sections)
 
 
 def _service(locate: _KeyLocator, index: int, raw: Any) -> ServiceMapping:
@@ -214,8 +303,9 @@ def _line_from_message(message: str) -> int | None:
 class _KeyLocator:
     """Finds the line a key is on, so errors can point at it (tomllib keeps no positions)."""
 
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.-]+)\s*\]\]?")
-    _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+    _NAME = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+    _HEADER = re.compile(rf"^\s*(\[\[?)\s*({_NAME}(?:\s*\.\s*{_NAME})*)\s*\]\]?")
+    _KEY = re.compile(rf"^\s*({_NAME})\s*=")
 
     def __init__(self, path: Path, text: str) -> None:
         self._path = path
@@ -233,7 +323,7 @@ class _KeyLocator:
         for number, text in enumerate(self._lines, start=1):
             header = self._HEADER.match(text)
             if header:
-                current = header.group(2)
+                current = _key_name(header.group(2))
                 if current == table_name:
                     seen += 1
                     if index is None or seen == index:
@@ -241,16 +331,29 @@ class _KeyLocator:
                 continue
             found = self._KEY.match(text)
             in_table = current == table_name and (index is None or seen == index)
-            if found and in_table and found.group(1) == key:
+            name = _key_name(found.group(1)) if found else None
+            if found and in_table and name == key:
                 return number
-            if found and current is None and table_name is not None and key is None and found.group(1) == table_name:
+            if found and current is None and table_name is not None and key is None and name == table_name:
                 return number
         return header_line
 
 
+def _key_name(written: str) -> str:
+    """A key as TOML reads it: ``"a\\tb"`` -> ``a<TAB>b``; a dotted header stays dotted (``a.b``)."""
+    if written[:1] not in "\"'":
+        return re.sub(r"\s*\.\s*", ".", written)
+    try:
+        return next(iter(tomllib.loads(f"{written} = 0")))
+    except (tomllib.TOMLDecodeError, StopIteration):
+        return written
+
+
 def _dotted(where: list[str | int]) -> str:
-    """``["service", 0, "selector"]`` -> ``service[0].selector``."""
+    """``["service", 0, "selector"]`` -> ``service[0].selector``; odd keys are quoted, as in TOML."""
     text = ""
     for part in where:
+        if isinstance(part, str) and not re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            part = json.dumps(part)  # one line, whatever the key holds (a TOML basic string)
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -39,9 +40,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    """``--config PATH``, shared with ``report``."""
+    """``--config PATH`` and ``--debug-log PATH``, shared with ``report`` and ``check``."""
     parser.add_argument("--config", type=Path, default=None, metavar="PATH",
                         help="config file (default: $INCIDENT_TUI_CONFIG, else $XDG_CONFIG_HOME/incident-tui/config.toml)")
+    add_debug_log_argument(parser)
+
+
+def add_debug_log_argument(parser: argparse.ArgumentParser) -> None:
+    """``--debug-log PATH``: every library's DEBUG logging to a file, secrets masked (see :mod:`tui.logsetup`)."""
+    parser.add_argument("--debug-log", type=Path, default=None, metavar="PATH",
+                        help="append DEBUG logging (HTTP requests, Kubernetes calls, errors) to PATH with every "
+                        "token replaced by *** (default: $INCIDENT_TUI_DEBUG_LOG, else none)")
+
+
+def warn_about(warnings: tuple[str, ...] | list[str], command: str) -> None:
+    """Print config warnings (e.g. a readable file holding a secret) on stderr, one line each."""
+    for warning in warnings:
+        print(f"incident-tui {command}: warning: {warning}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,16 +79,19 @@ def run_reporting_errors(command: str, main: Callable[[], Awaitable[int]]) -> in
         The coroutine's exit code, or 2 with one line on stderr.
     """
     from tui.config import ConfigError
-    from tui.sources.base import SourceError
-
     from tui.live import PickerCancelled
+    from tui.logsetup import redacted_message
+    from tui.sources.base import SourceError
 
     try:
         return asyncio.run(main())
     except PickerCancelled:
         return 0  # the user quit the picker: nothing went wrong
     except (ConfigError, SourceError, OSError) as error:
-        print(f"incident-tui {command}: {error}", file=sys.stderr)
+        warn_about(getattr(error, "warnings", ()), command)
+        # The sources promise token-free messages; masking again guards a message built elsewhere.
+        print(redacted_message(f"incident-tui {command}: {error}"), file=sys.stderr)
+        logging.getLogger("incident_tui").debug("%s failed", command, exc_info=error)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -97,6 +115,7 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
     from tui.live import build_live_sources, pagerduty_source, pick_incident
 
     config = load_config(args.config)
+    warn_about(config.warnings, getattr(args, "command", None) or "live")
     pagerduty = pagerduty_source(config)
     try:
         choose = _run_picker if getattr(args, "pick", False) else None
@@ -127,10 +146,14 @@ async def _live(args: argparse.Namespace) -> int:
     """Build the session and run the dashboard on this event loop (so PagerDuty's client stays on it)."""
     from tui.app import IncidentApp
     from tui.live import close_sources
+    from tui.logsetup import redacting_error_console
 
     sources, incident = await open_live_session(args)
     try:
-        await IncidentApp(sources, incident_id=incident.id).run_async()
+        app = IncidentApp(sources, incident_id=incident.id)
+        # Textual prints a crash's traceback with every frame's locals: mask the tokens among them.
+        app.error_console = redacting_error_console()
+        await app.run_async()
     finally:
         await close_sources(sources)
     return 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import replace
@@ -13,6 +15,49 @@ from analysis.model import Fix
 
 COMPILE_TIMEOUT_SECONDS = 60.0
 """A compiler run taking longer than this counts as a failure."""
+COMPILER_MEMORY_BYTES = 4 * 1024**3
+"""Address-space limit of the compiler (a hostile source can make cc1 allocate without end)."""
+COMPILER_OUTPUT_BYTES = 256 * 1024**2
+"""Largest file the compiler may write (RLIMIT_FSIZE)."""
+
+
+def run_compiler(command: list[str], cwd: str, timeout: float = COMPILE_TIMEOUT_SECONDS) -> subprocess.CompletedProcess[str]:
+    """Run a compiler on repository source under limits; the source is compiled, never run.
+
+    The compiler gets CPU, memory and output-size limits and a session of its own, so a timeout
+    kills the driver and every pass it started (``cc1``, ``as``, ``ld``), not just the driver.
+
+    Args:
+        command: The compiler command line.
+        cwd: Its working directory (a temporary one).
+        timeout: Wall-clock seconds.
+
+    Returns:
+        The finished process, with text stdout and stderr.
+
+    Raises:
+        subprocess.TimeoutExpired: It ran longer than ``timeout`` (and was killed).
+        OSError: It could not be started.
+    """
+    process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
+                               preexec_fn=lambda: _compiler_limits(timeout))  # noqa: PLW1509
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _compiler_limits(timeout: float) -> None:
+    """In the compiler's process before exec: CPU, address space, output size, no core files."""
+    cpu = int(timeout) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_AS, (COMPILER_MEMORY_BYTES, COMPILER_MEMORY_BYTES))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (COMPILER_OUTPUT_BYTES, COMPILER_OUTPUT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def compile_check(source: str, filename: str) -> tuple[bool | None, str]:
@@ -42,9 +87,7 @@ def compile_check(source: str, filename: str) -> tuple[bool | None, str]:
             command += ["-iquote", directory]
         command.append(str(source_path))
         try:
-            completed = subprocess.run(command, capture_output=True, text=True, check=False,
-                                       timeout=COMPILE_TIMEOUT_SECONDS, cwd=workdir,
-                                       errors="replace")
+            completed = run_compiler(command, workdir)
         except subprocess.TimeoutExpired:
             return False, f"{compiler} timed out after {COMPILE_TIMEOUT_SECONDS:.0f}s"
         except OSError as error:

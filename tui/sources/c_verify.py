@@ -4,9 +4,10 @@ Nothing here runs unless the user asked for ``--verify``. The file is compiled w
 compiler and run either under valgrind (memcheck, preferred: it works under an address-space
 limit) or, without valgrind, built with ``-fsanitize=address`` (LeakSanitizer). The run is bounded:
 wall-clock timeout, CPU time, address space (valgrind only: sanitizers reserve terabytes of
-shadow memory, so they get ASan's own RSS limit instead), process count, file size, and no network
-when ``unshare -n`` works (it needs root or user namespaces). Every limit that could not be applied
-is said in the notes.
+shadow memory, so they get ASan's own RSS limit instead), process count (RLIMIT_NPROC, and a PID
+namespace killed with the run), file size, and no network (a network namespace) when ``unshare``
+works: as root the program also drops to ``nobody``; otherwise a user namespace needs no privilege.
+Every limit that could not be applied is said in the notes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from xml.etree import ElementTree
 
 from analysis.c_functions import function_spans
 from analysis.model import FindingKind, LeakFinding
+from tui.sources.c_compile import run_compiler
 
 RUN_TIMEOUT_SECONDS = 10.0
 """Wall-clock limit of one run."""
@@ -35,6 +37,8 @@ PROCESS_LIMIT = 64
 """RLIMIT_NPROC of the run (counts the user's processes; not enforced for root)."""
 FILE_SIZE_LIMIT_BYTES = 64 * 1024**2
 """Largest file the program may write (RLIMIT_FSIZE)."""
+NOBODY = 65534
+"""The uid and gid a run started by root drops to."""
 
 _VALGRIND_KINDS = {
     "Leak_DefinitelyLost": FindingKind.LEAK, "Leak_IndirectlyLost": FindingKind.LEAK,
@@ -104,9 +108,7 @@ def verify_file(path: str, include_dirs: Iterable[str] = (), defines: Iterable[s
     with tempfile.TemporaryDirectory(prefix="incident-tui-verify-") as workdir:
         binary = str(Path(workdir) / "program")
         try:
-            built = subprocess.run([compiler, *flags, "-o", binary, os.path.abspath(path)],
-                                   capture_output=True, text=True, timeout=60, check=False,
-                                   errors="replace")
+            built = run_compiler([compiler, *flags, "-o", binary, os.path.abspath(path)], workdir)
         except (OSError, subprocess.TimeoutExpired) as error:
             return Verification(path, None, notes=(f"not run: {compiler} failed: {error}",))
         if built.returncode != 0:
@@ -120,7 +122,11 @@ def verify_file(path: str, include_dirs: Iterable[str] = (), defines: Iterable[s
             tool, address_limit = "valgrind", MEMORY_LIMIT_BYTES
         else:
             command, tool, address_limit = [binary], "leak-sanitizer", None
-        prefix, notes = _network_isolation()
+        isolation = sandbox()
+        prefix, notes = list(isolation.prefix), list(isolation.notes)
+        if isolation.run_as is not None:
+            # The program runs as nobody: it must be able to run the binary and write the report.
+            os.chown(workdir, isolation.run_as, isolation.run_as)
         environment = {"PATH": "/usr/bin:/bin", "ASAN_OPTIONS":
                        "detect_leaks=1:hard_rss_limit_mb=1024:allocator_may_return_null=1",
                        "LSAN_OPTIONS": "exitcode=23"}
@@ -138,7 +144,7 @@ def verify_file(path: str, include_dirs: Iterable[str] = (), defines: Iterable[s
 
 
 def _limits(address_limit: int | None) -> None:
-    """In the child before exec: resource limits, and a process group of its own."""
+    """In the child before exec: resource limits (inherited by the sandbox wrappers and the program)."""
     cpu = int(RUN_TIMEOUT_SECONDS) + 5
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     resource.setrlimit(resource.RLIMIT_NPROC, (PROCESS_LIMIT, PROCESS_LIMIT))
@@ -150,6 +156,11 @@ def _limits(address_limit: int | None) -> None:
 
 def _run(command: list[str], workdir: str, environment: dict[str, str], timeout: float,
          address_limit: int | None) -> tuple[str, str]:
+    """Run the sandboxed command in its own session; kill its whole process group when it ends.
+
+    The group kill on the way out also ends anything the program left running (a fork bomb's
+    children), whether the run finished or hit the time limit.
+    """
     try:
         process = subprocess.Popen(command, cwd=workdir, env=environment, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -159,29 +170,89 @@ def _run(command: list[str], workdir: str, environment: dict[str, str], timeout:
         return f"could not start: {error}", ""
     try:
         output, _ = process.communicate(timeout=timeout)
+        outcome = f"ran with exit status {process.returncode} (limit {timeout:.0f}s)"
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        _kill_group(process.pid)
         output, _ = process.communicate()
-        return f"stopped after the {timeout:.0f}s time limit", output or ""
-    return f"ran with exit status {process.returncode} (limit {timeout:.0f}s)", output or ""
+        outcome = f"stopped after the {timeout:.0f}s time limit"
+    _kill_group(process.pid)
+    return outcome, output or ""
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already gone
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How a verify run is isolated beyond its resource limits."""
+
+    prefix: tuple[str, ...]
+    """Wrapper command put before the program (``unshare ... --``, ``setpriv ... --``)."""
+    notes: tuple[str, ...]
+    """What is in force, or why not, for the run's notes."""
+    run_as: int | None = None
+    """The unprivileged uid the program runs as (when started by root), else ``None``."""
+
+
+def sandbox() -> Sandbox:
+    """The strongest isolation this machine allows, probed once per process.
+
+    - network: a new, empty network namespace (only a loopback interface, down), so no connection
+      leaves the program, not even to 127.0.0.1;
+    - processes: a new PID namespace whose init is killed with the run (``--kill-child``), so no
+      process outlives it; RLIMIT_NPROC bounds forks;
+    - privileges: root drops to ``nobody`` (RLIMIT_NPROC does not apply to root) with ``setpriv``;
+      anyone else maps itself to root in a user namespace (``unshare -r``), which needs no privilege.
+
+    Returns:
+        The wrapper and its notes; an empty prefix with a note saying why when nothing works.
+    """
+    return _probe_sandbox()
 
 
 @lru_cache(maxsize=1)
-def _unshare_works() -> bool:
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return False
+def _probe_sandbox() -> Sandbox:
+    unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
+    namespaces = ["--net", "--pid", "--fork", "--kill-child"]
+    candidates: list[tuple[list[str], list[str], int | None]] = []
+    if os.geteuid() == 0 and unshare and setpriv:
+        drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+        candidates.append(([unshare, *namespaces, "--", *drop],
+                           ["network: none (unshare --net)", "processes: own PID namespace, killed with the run",
+                            f"runs as uid {NOBODY} (nobody), so the process limit applies"], NOBODY))
+    if unshare:
+        candidates.append(([unshare, "--map-root-user", *namespaces, "--"],
+                           ["network: none (unshare --net in a user namespace)",
+                            "processes: own PID namespace, killed with the run"], None))
+    failures = []
+    for prefix, notes, run_as in candidates:
+        reason = _probe(prefix)
+        if reason is None:
+            if os.geteuid() == 0 and run_as is None:
+                notes.append("process limit not enforced (running as root); the process group is killed")
+            return Sandbox(tuple(prefix), tuple(notes), run_as)
+        failures.append(f"{Path(prefix[0]).name} {' '.join(prefix[1:3])}: {reason}")
+    why = "; ".join(failures) or "unshare is not installed (util-linux)"
+    notes = [f"network NOT isolated: {why}"]
+    if os.geteuid() == 0:
+        notes.append("process limit not enforced (running as root); the process group is killed")
+    return Sandbox((), tuple(notes))
+
+
+def _probe(prefix: list[str]) -> str | None:
+    """None when ``prefix true`` works, else why it does not (its error output)."""
     try:
-        return subprocess.run([unshare, "-n", "true"], capture_output=True, timeout=5,
-                              check=False).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def _network_isolation() -> tuple[list[str], list[str]]:
-    if _unshare_works():
-        return ["unshare", "-n", "--"], ["network: none (unshare -n)"]
-    return [], ["network NOT isolated: unshare -n is unavailable (needs root or user namespaces)"]
+        done = subprocess.run([*prefix, "true"], capture_output=True, text=True, timeout=10, check=False,
+                              errors="replace")
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return str(error)
+    if done.returncode == 0:
+        return None
+    return (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
 
 
 def _parse_valgrind(xml_path: str, name: str) -> list[tuple[FindingKind, int]]:

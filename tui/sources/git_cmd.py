@@ -143,7 +143,10 @@ class Git:
         Raises:
             SourceError: git failed (with ``check``), timed out or is not installed.
         """
-        command = ["git", "-c", "core.quotepath=off", "-c", "color.ui=false", "-C", str(self.path)]
+        # The repository under investigation is untrusted: its own git config must not make git run
+        # its commands (an fsmonitor hook, hooks, an external diff or textconv driver, a pager).
+        command = ["git", "-c", "core.quotepath=off", "-c", "color.ui=false", "-c", "core.fsmonitor=false",
+                   "-c", "core.hooksPath=/dev/null", "-c", "core.pager=cat", "-C", str(self.path)]
         inherited = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_ENV}
         full_env = {**inherited, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", **(env or {})}
         try:

@@ -165,7 +165,7 @@ class LocalGitCodeSource:
             self._git.run("diff-tree", "-r", "-z", "-M", "--name-status", base, sha) or ""
         )
         patches = hunks_by_file(
-            self._git.run("diff-tree", "-r", "-p", "-M", "--no-color", base, sha) or "",
+            self._git.run("diff-tree", "-r", "-p", "-M", "--no-color", "--no-ext-diff", "--no-textconv", base, sha) or "",
             len(entries),
         )
         changes = []

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from analysis.model import Commit, Deployment, Fix, Incident, PullRequest
 from analysis.pr_text import fix_branch
@@ -36,6 +36,7 @@ from tui.sources.github_parse import (
     pull_request,
 )
 from tui.sources.retry_after import retry_after_seconds
+from tui.sources.urls import display_host
 
 if TYPE_CHECKING:
     from github.Repository import Repository
@@ -85,7 +86,7 @@ class GitHubCodeSource:
         if not token:
             raise SourceError(f"no GitHub token: set {TOKEN_ENV}")
         self._api_url = api_url.rstrip("/")
-        self._host = urlsplit(self._api_url).netloc or self._api_url
+        self._host = display_host(self._api_url)
         self._token = token
         self._repository = repository
         self._branch = default_branch

@@ -6,6 +6,7 @@ failures are translated (which status means what, and what to tell the user) rea
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -78,10 +79,12 @@ def build_api_client(context: str | None, config_file: str | None = None) -> Any
     configuration = client.Configuration()
     configuration.retries = Retry(total=3, connect=3, read=0, status=0, redirect=0,
                                   respect_retry_after_header=False, backoff_factor=0.2)
+    # Read $KUBECONFIG now: the kubernetes package reads it once, when it is first imported.
+    config_file = config_file or os.environ.get("KUBECONFIG") or None
     try:
         config.load_kube_config(config_file=config_file, context=context, client_configuration=configuration)
     except (ConfigException, OSError):
-        if context is not None or config_file is not None:
+        if context is not None:
             raise SourceError(f"kubeconfig context {context!r} is missing or unusable") from None
         try:
             config.load_incluster_config(client_configuration=configuration)

@@ -13,7 +13,6 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Self
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -35,6 +34,7 @@ from tui.sources.pagerduty_parse import (
     parse_note,
     parse_on_call,
 )
+from tui.sources.urls import display_host
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class PagerDutySource:
         self.max_rate_limit_retries = max_rate_limit_retries
         self.max_rate_limit_wait = max_rate_limit_wait
         self._token = token
-        self._host = urlsplit(self.api_url).netloc or self.api_url
+        self._host = display_host(self.api_url)
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=timeout)
         self._service_ids: tuple[str, ...] | None = None

@@ -20,13 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from analysis.model import MemorySample, WorkloadInfo
 from tui.sources.base import AuthError, RateLimitedError, SourceError
 from tui.sources.retry_after import retry_after_seconds
+from tui.sources.urls import display_host
 
 MAX_POINTS = 11_000
 """Prometheus rejects a range query with more points per series than this."""
@@ -126,7 +126,7 @@ class PrometheusHistory:
             timeout: Seconds per request for the client it makes.
         """
         self._url = url.rstrip("/")
-        self._host = urlsplit(self._url).netloc or self._url
+        self._host = display_host(self._url)
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
         self._timeout = timeout
