@@ -20,8 +20,18 @@ _BINARY: dict[str, Callable[[int, int], int]] = {
     "<<": lambda a, b: a << b if 0 <= b < 64 else 0, ">>": lambda a, b: a >> b if 0 <= b < 64 else 0,
     "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b), "<": lambda a, b: int(a < b),
     ">": lambda a, b: int(a > b), "<=": lambda a, b: int(a <= b), ">=": lambda a, b: int(a >= b),
-    "/": lambda a, b: int(a / b) if b else 0, "%": lambda a, b: a % b if b else 0,
+    "/": lambda a, b: _c_quotient(a, b) if b else 0,
+    "%": lambda a, b: a - b * _c_quotient(a, b) if b else 0,
 }
+
+
+def _c_quotient(a: int, b: int) -> int:
+    """C's integer division (truncates toward zero), exact for any size.
+
+    ``int(a / b)`` went through a float: wrong past 2**53 and an OverflowError past 1e308.
+    """
+    quotient = abs(a) // abs(b)
+    return quotient if (a < 0) == (b < 0) else -quotient
 
 
 def literal(node: c_ast.Node | None) -> int | None:
@@ -86,21 +96,30 @@ class Constants:
         Returns:
             The value, or None.
         """
+        try:
+            return self._fold(node, is_local)
+        except RecursionError:
+            # An expression nested deeper than Python's stack (thousands of `+ 1`) is not a
+            # condition anyone writes by hand; treating it as unknown keeps every path walked.
+            return None
+
+    def _fold(self, node: c_ast.Node | None, is_local: Callable[[str], bool]) -> int | None:
+        """:meth:`fold` without the guard, for the recursion."""
         node = strip_casts(node)
         if isinstance(node, c_ast.Constant):
             return literal(node)
         if isinstance(node, c_ast.ID):
             return None if is_local(node.name) else self.values.get(node.name)
         if isinstance(node, c_ast.UnaryOp):
-            inner = self.fold(node.expr, is_local) if node.op in "!-~+" else None
+            inner = self._fold(node.expr, is_local) if node.op in "!-~+" else None
             if inner is None:
                 return None
             return {"!": int(not inner), "-": -inner, "~": ~inner, "+": inner}[node.op]
         if isinstance(node, c_ast.BinaryOp):
-            left = self.fold(node.left, is_local)
+            left = self._fold(node.left, is_local)
             if node.op == "&&" and left == 0 or node.op == "||" and left not in (0, None):
                 return int(node.op == "||")
-            right = self.fold(node.right, is_local)
+            right = self._fold(node.right, is_local)
             if node.op in ("&&", "||"):
                 if right is None or left is None:
                     return None
@@ -109,13 +128,13 @@ class Constants:
                 return None
             return _BINARY[node.op](left, right)
         if isinstance(node, c_ast.TernaryOp):
-            cond = self.fold(node.cond, is_local)
+            cond = self._fold(node.cond, is_local)
             if cond is None:
                 return None
-            return self.fold(node.iftrue if cond else node.iffalse, is_local)
+            return self._fold(node.iftrue if cond else node.iffalse, is_local)
         if isinstance(node, c_ast.FuncCall) and isinstance(node.name, c_ast.ID):
             if node.name.name == "__builtin_expect" and node.args is not None and node.args.exprs:
-                return self.fold(node.args.exprs[0], is_local)
+                return self._fold(node.args.exprs[0], is_local)
             return None if is_local(node.name.name) else self.returns.get(node.name.name)
         return None
 

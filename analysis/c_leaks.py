@@ -43,6 +43,8 @@ def parse(text: str, filename: str) -> c_ast.FileAST:
 
     Raises:
         ParseError: The text is not C that pycparser accepts.
+        RecursionError: Blocks or expressions nest deeper than Python's stack allows (about 140
+            levels); :func:`analyze_preprocessed` reports both as a diagnostic.
     """
     if not _PARSER:
         _PARSER.append(CParser())

@@ -79,3 +79,11 @@ def test_only_the_functions_a_commit_touches_are_analysed(tmp_path: Path) -> Non
     suspect = next(s for s in result.suspects if s.commit.sha == touched)
     assert suspect.findings == ()
     assert result.diffs[touched].findings == ()
+
+
+def test_a_hunk_header_claiming_a_billion_lines_costs_nothing() -> None:
+    from tui.investigation import _touched_functions
+
+    text = "int f(void)\n{\n    return 0;\n}\n"
+    patch = "@@ -1 +1,999999999 @@\n+int f(void)\n+{\n+    return 0;\n+}\n"
+    assert _touched_functions(text, "a.c", patch) == {"f"}

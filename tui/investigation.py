@@ -180,8 +180,11 @@ def _touched_functions(text: str, path: str, patch: str) -> set[str]:
     """Functions of the new version whose lines the patch's hunks cover."""
     changed = changed_lines(patch)
     lines = set(changed.added)
+    # A hunk cannot cover lines the file does not have: clamp, so a hostile or garbled header
+    # (``@@ -1 +1,999999999 @@``) costs nothing.
+    last_line = text.count("\n") + 1
     for hunk in changed.hunks:
-        lines.update(hunk.new_range)
+        lines.update(line for line in range(hunk.new_range.start, min(hunk.new_range.stop, last_line + 1)))
     return changed_functions(text, path, lines)
 
 

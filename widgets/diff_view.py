@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from analysis.annotate import AnnotatedDiff, DiffLineKind
+from analysis.display_text import printable
 
 LINE_STYLES: dict[DiffLineKind, str] = {
     DiffLineKind.ADDED: "green",
@@ -30,17 +32,18 @@ def render_diff(diff: AnnotatedDiff) -> Text:
         and each annotation is a ``^`` line under the line it belongs to.
     """
     text = Text()
-    text.append(f"{diff.path} @ {diff.sha[:7]}: {len(diff.findings)} finding(s)\n", style="bold")
+    # Paths, source lines and notes come from any committer: controls are escaped, tabs kept.
+    text.append(printable(f"{diff.path} @ {diff.sha[:7]}: {len(diff.findings)} finding(s)") + "\n", style="bold")
     for line in diff.lines:
         if line.kind is DiffLineKind.GAP:
-            text.append(f"{'':>9}   {line.text}\n", style=LINE_STYLES[line.kind])
+            text.append(f"{'':>9}   {printable(line.text, multiline=True)}\n", style=LINE_STYLES[line.kind])
             continue
         old = "" if line.old_line is None else str(line.old_line)
         new = "" if line.new_line is None else str(line.new_line)
         mark = line.kind.value
-        text.append(f"{old:>4} {new:>4} {mark} {line.text}\n", style=LINE_STYLES[line.kind])
+        text.append(f"{old:>4} {new:>4} {mark} {printable(line.text, multiline=True)}\n", style=LINE_STYLES[line.kind])
         for note in line.notes:
-            text.append(f"{'':>9} ^ {note}\n", style="bold yellow")
+            text.append(f"{'':>9} ^ {printable(note)}\n", style="bold yellow")
     return text
 
 
@@ -59,7 +62,7 @@ class AnnotatedDiffView(VerticalScroll, can_focus=True):
 
     def compose(self):
         """A single static holding the rendered diff."""
-        yield Static(self.status_note, id="diff-body")
+        yield Static(Content(printable(self.status_note, multiline=True)), id="diff-body")
 
     def watch_diff(self, diff: AnnotatedDiff | None) -> None:
         """Render the new diff."""
@@ -69,4 +72,4 @@ class AnnotatedDiffView(VerticalScroll, can_focus=True):
     def watch_status_note(self, note: str) -> None:
         """Show the note while there is no diff."""
         if self.is_mounted and self.diff is None:
-            self.query_one("#diff-body", Static).update(note)
+            self.query_one("#diff-body", Static).update(Content(printable(note, multiline=True)))

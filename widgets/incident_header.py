@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from analysis.display_text import printable
 from analysis.model import Incident, IncidentStatus
 
 STATUS_MARKS: dict[IncidentStatus, str] = {
@@ -79,7 +81,8 @@ class IncidentHeader(Static):
         """Update the text and the status class."""
         if view is None:
             return
-        self.update(header_text(view))
+        # Upstream text (a PagerDuty title) is shown as it is: never read as markup, controls made visible.
+        self.update(Content(printable(header_text(view), multiline=True)))
         status = view.incident.status.value if view.incident else None
         for candidate in IncidentStatus:
             self.set_class(candidate.value == status, f"-{candidate.value}")

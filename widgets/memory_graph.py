@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 from textual_plotext import Plot, PlotextPlot
 
+from analysis.display_text import printable
 from analysis.memory import MIB, downsample_max, format_bytes, summarize
 from analysis.model import ContainerState, MemorySample
 
@@ -74,6 +76,12 @@ def summary_line(view: MemoryView) -> str:
     if view.stale_note:
         line = f"STALE {view.stale_note}\n{line}"
     return line
+
+
+def summary_content(view: MemoryView) -> Content:
+    """:func:`summary_line` as displayed: plain content (a ``str`` would be read as markup), with
+    the controls that reasons, notes and stale messages from upstreams may carry escaped."""
+    return Content(printable(summary_line(view), multiline=True))
 
 
 def split_at_gaps(points: list[tuple[float, float]], gap: float) -> list[list[tuple[float, float]]]:
@@ -162,5 +170,5 @@ class MemoryGraph(Vertical, can_focus=True):
         """Hand the new snapshot down to the summary and the plot."""
         if view is None:
             return
-        self.query_one("#memory-summary", Static).update(summary_line(view))
+        self.query_one("#memory-summary", Static).update(summary_content(view))
         self.query_one(MemoryPlot).view = view

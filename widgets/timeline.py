@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import DataTable
 
+from analysis.display_text import printable
 from analysis.model import TimelineEntry, TimelineKind
 
 KIND_LABELS: dict[TimelineKind, str] = {
@@ -36,8 +38,13 @@ def format_time(at: datetime, *, local: bool, now: datetime | None = None) -> st
     Returns:
         ``HH:MM:SS`` or ``MM-DD HH:MM:SS``.
     """
-    shown = at.astimezone() if local else at.astimezone(timezone.utc)
-    reference = (now or datetime.now(timezone.utc)).astimezone(shown.tzinfo)
+    try:
+        shown = at.astimezone() if local else at.astimezone(timezone.utc)
+        reference = (now or datetime.now(timezone.utc)).astimezone(shown.tzinfo)
+    except OverflowError:
+        # A time at the edge of year 1 or 9999 has no local equivalent: show it in UTC.
+        shown = at.astimezone(timezone.utc)
+        reference = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     if shown.date() != reference.date():
         return shown.strftime("%m-%d %H:%M:%S")
     return shown.strftime("%H:%M:%S")
@@ -50,6 +57,36 @@ def zone_label(local: bool) -> str:
     now = datetime.now().astimezone()
     offset = now.strftime("%z")
     return f"local {now.tzname()} {offset[:3]}:{offset[3:]}"
+
+
+def plain_cell(text: str) -> Text:
+    """A table cell showing ``text`` as written: never read as markup, controls escaped.
+
+    A ``str`` cell is parsed as Rich markup, so a title holding ``[/]`` would crash the table and
+    ``[link=...]`` would restyle it; text from upstreams is therefore always passed as ``Text``.
+
+    Args:
+        text: Text from any source.
+
+    Returns:
+        One line of plain text, styled like the table's own ``str`` cells.
+    """
+    return Text(printable(text), no_wrap=True, end="")
+
+
+def timeline_row(entry: TimelineEntry, *, local: bool, now: datetime) -> tuple[str, str, Text]:
+    """The cells of one timeline row: time, kind tag and the summary as plain text.
+
+    Args:
+        entry: The entry.
+        local: Show local time instead of UTC.
+        now: Reference for showing the date (see :func:`format_time`).
+
+    Returns:
+        ``(time, kind, what)``.
+    """
+    return (format_time(entry.at, local=local, now=now), KIND_LABELS.get(entry.kind, entry.kind.value),
+            plain_cell(entry.summary))
 
 
 class TimelineTable(DataTable[str]):
@@ -96,10 +133,6 @@ class TimelineTable(DataTable[str]):
         self.add_column("what", key="what")
         now = datetime.now(timezone.utc)
         for entry in self.entries:
-            self.add_row(
-                format_time(entry.at, local=self.show_local, now=now),
-                KIND_LABELS.get(entry.kind, entry.kind.value),
-                entry.summary,
-            )
+            self.add_row(*timeline_row(entry, local=self.show_local, now=now))
         if follow and self.row_count:
             self.move_cursor(row=self.row_count - 1)

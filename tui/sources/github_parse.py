@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analysis.model import Commit, Deployment, FileChange, PullRequest
+from tui.sources.base import SourceError
 
 STATUS_MAP = {
     "added": "added",
@@ -33,12 +34,26 @@ def parse_time(value: str | datetime | None) -> datetime | None:
 
     Returns:
         The time in UTC, or ``None`` when absent.
+
+    Raises:
+        SourceError: The string is not a timestamp, or its UTC instant is outside years 1-9999.
     """
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise SourceError(f"GitHub returned a malformed timestamp {value!r}") from None
+
+
+def _required(data: Any, key: str, what: str) -> Any:
+    """``data[key]``, or a :class:`SourceError` naming what lacks it (never a bare ``KeyError``)."""
+    value = data.get(key) if isinstance(data, Mapping) else None
+    if value is None:
+        raise SourceError(f"GitHub returned {what} without {key!r}")
+    return value
 
 
 def file_change(entry: Mapping[str, Any]) -> FileChange:
@@ -48,7 +63,7 @@ def file_change(entry: Mapping[str, Any]) -> FileChange:
     :func:`analysis.diffs.changed_lines` accepts; binary and very large files have none.
     """
     return FileChange(
-        path=entry["filename"],
+        path=str(_required(entry, "filename", "a changed file")),
         status=STATUS_MAP.get(entry.get("status", "modified"), "modified"),
         additions=int(entry.get("additions") or 0),
         deletions=int(entry.get("deletions") or 0),
@@ -62,12 +77,13 @@ def commit_from_detail(data: Mapping[str, Any]) -> Commit:
     The git author and committer (name, e-mail, date) come from ``commit.author`` and
     ``commit.committer``; ``committed_at`` is the committer date, when the change landed.
     """
-    git = data["commit"]
+    sha = str(_required(data, "sha", "a commit"))
+    git = _required(data, "commit", f"commit {sha}")
     author = git.get("author") or {}
     committer = git.get("committer") or author
     committed_at = parse_time(committer.get("date")) or datetime.fromtimestamp(0, UTC)
     return Commit(
-        sha=data["sha"],
+        sha=sha,
         author=author.get("name") or (data.get("author") or {}).get("login") or "unknown",
         author_email=author.get("email") or "",
         authored_at=parse_time(author.get("date")) or committed_at,
@@ -80,7 +96,7 @@ def commit_from_detail(data: Mapping[str, Any]) -> Commit:
 def first_parent(data: Mapping[str, Any]) -> str | None:
     """The first parent's SHA of a commit payload, or ``None`` for a root commit."""
     parents = data.get("parents") or []
-    return parents[0]["sha"] if parents else None
+    return str(_required(parents[0], "sha", "a commit parent")) if parents else None
 
 
 def pull_request(pull: Any, *, reused: bool = False) -> PullRequest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from analysis.model import (
@@ -21,6 +21,7 @@ from analysis.model import (
     TimelineEntry,
     TimelineKind,
 )
+from tui.sources.base import SourceError
 
 EVENT_SOURCE = "kubernetes"
 """``TimelineEntry.source`` of everything this module builds."""
@@ -36,6 +37,15 @@ _SUFFIXES = {
     "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
 }
 _QUANTITY = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]{0,2})\s*$")
+_MAX_QUANTITY = 2**63 - 1
+"""Kubernetes keeps quantities in int64; anything larger is not a real limit or usage."""
+
+
+class PayloadError(SourceError, ValueError):
+    """A Kubernetes object holds a value the dashboard cannot read (a quantity, a timestamp).
+
+    A :class:`ValueError` too, so callers that caught the quantity parser's ``ValueError`` still do.
+    """
 
 
 def parse_quantity(text: str | float) -> int:
@@ -48,20 +58,23 @@ def parse_quantity(text: str | float) -> int:
         The value as an integer; fractions round up, as the API server does for bytes.
 
     Raises:
-        ValueError: The text is not a quantity.
+        PayloadError: The text is not a quantity, or one beyond int64 (a ``ValueError`` too).
     """
     if isinstance(text, bool):
-        raise ValueError(f"not a quantity: {text!r}")  # noqa: TRY004  # one error type for callers
+        raise PayloadError(f"not a quantity: {text!r}")  # one error type for callers
     if isinstance(text, int):
         return text
     match = _QUANTITY.match(str(text))
     if not match or (match.group(2) and match.group(2) not in _SUFFIXES):
-        raise ValueError(f"not a Kubernetes quantity: {text!r}")
+        raise PayloadError(f"not a Kubernetes quantity: {text!r}")
     number, suffix = match.groups()
     try:
         value = Decimal(number) * Decimal(_SUFFIXES.get(suffix, 1))
-    except InvalidOperation:
-        raise ValueError(f"not a Kubernetes quantity: {text!r}") from None
+    except ArithmeticError:  # InvalidOperation, or Overflow past Decimal's exponent range
+        raise PayloadError(f"not a Kubernetes quantity: {text!r}") from None
+    # Checked before int(): "1e999999999" would otherwise build a billion-digit integer.
+    if abs(value) > _MAX_QUANTITY:
+        raise PayloadError(f"Kubernetes quantity out of range: {text!r}")
     integral = int(value)
     return integral + 1 if value > integral else integral
 
@@ -104,12 +117,19 @@ def _split_selector(selector: str) -> list[str]:
 
 
 def utc(value: datetime | str | None) -> datetime | None:
-    """A timezone-aware UTC datetime from a model datetime or an RFC 3339 string."""
+    """A timezone-aware UTC datetime from a model datetime or an RFC 3339 string.
+
+    Raises:
+        PayloadError: The string is not a timestamp, or its UTC instant is outside years 1-9999.
+    """
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise PayloadError(f"Kubernetes returned a malformed timestamp {value!r}") from None
 
 
 def find_container_spec(pod: Any, container: str) -> Any | None:
@@ -231,14 +251,17 @@ def event_record(event: Any, *, pod: str) -> EventRecord | None:
     obj = event.involved_object
     if obj is None or obj.name != pod or (obj.kind or "Pod") != "Pod":
         return None
+    # Fakes and caches may hand over an event without metadata: it still has its own times.
+    meta = event.metadata
     at = (utc(event.last_timestamp) or utc(getattr(event, "event_time", None))
-          or utc(event.first_timestamp) or utc(event.metadata.creation_timestamp))
+          or utc(event.first_timestamp) or utc(meta.creation_timestamp if meta is not None else None))
     if at is None:
         return None
     involved = f"{obj.kind or 'Pod'}/{obj.name}"
     if obj.field_path and (match := re.search(r"\{(.+)\}", obj.field_path)):
         involved += f"/{match.group(1)}"
-    return EventRecord(uid=event.metadata.uid or event.metadata.name, at=at, type=event.type or "Normal",
+    uid = (meta.uid or meta.name if meta is not None else None) or f"{involved}/{event.reason}/{at.isoformat()}"
+    return EventRecord(uid=uid, at=at, type=event.type or "Normal",
                        reason=event.reason or "", message=(event.message or "").strip(),
                        count=int(event.count or 1), involved=involved)
 
@@ -290,7 +313,8 @@ def deployments(replica_sets: list[Any], deployment_name: str, container: str) -
     """The rollouts of ``deployment_name``: its ReplicaSets among ``replica_sets``, by revision."""
     found = [rollout for item in replica_sets if controller_of(item, "Deployment") == deployment_name
              if (rollout := deployment(item, deployment_name, container)) is not None]
-    return sorted(found, key=lambda item: (int(item.revision) if item.revision.isdigit() else -1, item.at))
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    return sorted(found, key=lambda item: (int(item.revision) if item.revision.isdecimal() else -1, item.at))
 
 
 def deployment_entry(rollout: Deployment) -> TimelineEntry:

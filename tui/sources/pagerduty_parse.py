@@ -8,6 +8,7 @@ message that names the field, never a ``KeyError`` deep inside a worker.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,12 +114,14 @@ def parse_time(value: Any, what: str) -> datetime:
         raise SourceError(f"PagerDuty returned {what} without a valid timestamp")
     try:
         parsed = datetime.fromisoformat(value)  # Python 3.11 reads the "Z" suffix too
-    except ValueError:
+        if parsed.tzinfo is None:
+            # time_zone=UTC is requested everywhere, so a naive time is UTC.
+            parsed = parsed.replace(tzinfo=UTC)
+        # OverflowError: a valid RFC 3339 time whose UTC instant falls outside years 1-9999
+        # (0001-01-01T00:00:00+05:45).
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise SourceError(f"PagerDuty returned {what} with a malformed timestamp {value!r}") from None
-    if parsed.tzinfo is None:
-        # time_zone=UTC is requested everywhere, so a naive time is UTC.
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _optional_time(value: Any, what: str) -> datetime | None:
@@ -203,7 +206,9 @@ def log_entry_summary(entry: Json) -> str:
         return f"Resolved by {agent}" + (f": {note}" if note else "")
     if kind == "snooze":
         duration = channel.get("duration")
-        minutes = f" for {int(duration) // 60} min" if isinstance(duration, (int, float)) and duration else ""
+        # JSON allows any number here; inf and NaN (which Python's json reads) have no minutes.
+        finite = isinstance(duration, (int, float)) and not isinstance(duration, bool) and math.isfinite(duration)
+        minutes = f" for {int(duration) // 60} min" if finite and duration else ""
         return f"Snoozed by {agent}{minutes}"
     if kind == "delegate":
         return f"Reassigned by {agent}" + (f" to {assignees}" if assignees else "")
