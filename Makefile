@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test install test-tools bench clean
+.PHONY: demo test install test-tools bench soak reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test: $(STAMP) test-tools
 bench: $(STAMP)
 	bash .ci/install-bench-tools
 	$(BIN)/python bench/compare.py --markdown docs/ANALYZER.md
+
+# 30 minutes of the real demo dashboard with the worker crash-looping; app RSS and CPU every 10 s.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --markdown docs/SOAK.md
+
+# Every upstream x every fault against the live dashboard; writes the table to docs/RELIABILITY.md.
+reliability: $(STAMP) test-tools
+	INCIDENT_TUI_RELIABILITY_DOC=docs/RELIABILITY.md $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_faults.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -41,6 +41,12 @@ def test_headless_demo_acks_opens_pr_and_writes_report_and_json(tmp_path: Path) 
     report = (tmp_path / "report.md").read_text()
     assert not re.search(r"\[(?:Timestamp|sha|number|title|Team Name|@username|Policy Name)\]", report)
     assert list((state / "reports").glob("incident-*.md"))
+    # AND every write is in the audit log, the copies of the report included, in order
+    audit = [json.loads(line) for line in (state / "audit.jsonl").read_text().splitlines()]
+    assert [(r["action"], r["result"]) for r in audit] == [
+        ("acknowledge", "ok"), ("branch", "ok"), ("commit", "ok"), ("pull_request", "ok"), ("note", "ok"),
+        ("report", "ok"), ("report", "ok"), ("report", "ok")]
+    assert [r["target"] for r in audit[-2:]] == [str(tmp_path / "report.md"), str(tmp_path / "report.json")]
 
 
 def test_second_headless_run_reuses_the_pr(tmp_path: Path) -> None:

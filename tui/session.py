@@ -47,6 +47,9 @@ class SourceSet:
     """Demo-only controls (merging the PR); ``None`` in live mode."""
     history: MemoryHistorySource | None = field(default=None)
     """Where memory from before the session comes from (Prometheus), when configured."""
+    notices: tuple[str, ...] = ()
+    """What went wrong while setting up and was worked around (a corrupt store kept aside, no
+    worker built); the dashboard shows each once when it opens."""
 
     @property
     def mode_label(self) -> str:

@@ -12,6 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from tui.commands.live import add_debug_log_argument
 from tui.paths import default_state_dir
 
 
@@ -33,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", type=Path, default=None, help="headless: also write the Markdown report here")
     parser.add_argument("--json", type=Path, default=None, help="headless: write the JSON summary here")
     parser.add_argument("--timeout", type=float, default=120.0, help="headless: seconds to wait for the incident (default 120)")
+    add_debug_log_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -51,19 +53,23 @@ def run(args: argparse.Namespace) -> int:
     scenario = DemoScenario(state_dir, speed=args.speed)
     try:
         scenario.start()
+        print_notices(scenario)
         sources = demo_sources(scenario, state_dir, read_only=args.read_only)
         if args.headless:
             return run_headless(args, scenario, sources)
         from tui.app import IncidentApp
 
         IncidentApp(sources).run()
+        print_notices(scenario)  # again: the TUI's alternate screen hid the first print
         return 0
     except Exception as error:  # a failed demo says why instead of dumping a traceback
         from tui.sources.base import SourceError
 
         if not isinstance(error, (SourceError, OSError, TimeoutError)):
             raise
-        print(f"incident-tui demo: {error}", file=sys.stderr)
+        from tui.logsetup import redacted_message
+
+        print(redacted_message(f"incident-tui demo: {error}"), file=sys.stderr)
         return 2
     finally:
         scenario.stop()
@@ -93,6 +99,7 @@ def demo_sources(scenario, state_dir: Path, *, read_only: bool):
         mode="demo",
         read_only=read_only,
         demo=scenario,
+        notices=tuple(scenario.notices),
     )
 
 
@@ -112,6 +119,7 @@ async def _headless(args: argparse.Namespace, scenario, sources) -> int:
     import asyncio
 
     from tui import operations
+    from tui.audit import for_session as audit_log
     from tui.investigation import investigate
 
     print(f"waiting up to {args.timeout:.0f}s for the worker to be OOM-killed...", file=sys.stderr)
@@ -136,8 +144,17 @@ async def _headless(args: argparse.Namespace, scenario, sources) -> int:
         print(f"fix PR #{pr.number} on {pr.branch}{' (reused)' if pr.reused else ''}", file=sys.stderr)
     markdown, summary, path = await operations.generate_report(sources, incident, investigation, pr)
     print(f"report written to {path}", file=sys.stderr)
+    audit = audit_log(sources)
     if args.report:
         args.report.write_text(markdown, encoding="utf-8")
+        audit.record("report", str(args.report), f"copy of {path.name}", "ok")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        audit.record("report", str(args.json), f"JSON summary of {path.name}", "ok")
     return 0
+
+
+def print_notices(scenario) -> None:
+    """Print the faults the demo survived (corrupt store kept aside, no worker), one per line."""
+    for notice in scenario.notices:
+        print(f"incident-tui demo: {notice}", file=sys.stderr)

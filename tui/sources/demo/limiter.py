@@ -103,6 +103,8 @@ class MemoryLimiter:
     """``cgroup-v2``, ``cgroup-v1`` or ``watchdog``; shown as ``WorkloadInfo.limit_mechanism``."""
     sample_source: str = "none"
     """The ``MemorySample.source`` of this limiter's readings."""
+    fallback_reasons: tuple[str, ...] = ()
+    """Why each better mechanism was not used (set by :func:`~tui.sources.demo.limits.choose_limiter`)."""
 
     def __init__(self, limit_bytes: int) -> None:
         """Create an unprepared limiter.

@@ -5,6 +5,11 @@
 incident is open triggers one in the store; later kills only appear as workload events. Merging
 the fix PR writes a GitHub-style merge commit on ``main`` and deploys it; memory then stays flat.
 
+The scenario survives its own faults and says so in :attr:`DemoScenario.notices` (and on the
+timeline): a corrupt store is set aside and rebuilt, and a worker that cannot be built leaves the
+incident, timeline and analysis working from the repository (the incident is then triggered at
+start, since no OOM kill will come).
+
 The code source is not built here: the lead constructs
 ``LocalGitCodeSource(scenario.repo_path, default_branch=scenario.default_branch,
 pr_registry=scenario.store)`` (or passes ``code_source_factory``, called with the scenario).
@@ -23,6 +28,7 @@ from typing import Any
 from analysis.model import Incident, OomKill, PullRequest, TimelineEntry, TimelineKind
 from tui.sources.base import SourceError
 from tui.sources.demo.repo_builder import DemoRepository, build_demo_repository, run_git
+from tui.sources.demo.limits import MemoryLimiter
 from tui.sources.demo.store import IncidentStore
 from tui.sources.demo.supervisor import MIB, WorkerSupervisor, utcnow
 
@@ -44,6 +50,7 @@ class DemoScenario:
         speed: float = 1.0,
         now: datetime | None = None,
         code_source_factory: Callable[[DemoScenario], Any] | None = None,
+        limiter: MemoryLimiter | None = None,
     ) -> None:
         """Prepare the scenario; nothing runs until :meth:`start`.
 
@@ -52,12 +59,19 @@ class DemoScenario:
             speed: Time compression for the worker, back-offs and sampling (1 = real time).
             now: The story's "now" for commit dates (default: the current time).
             code_source_factory: Builds ``.code`` from the started scenario, if given.
+            limiter: How the worker's memory limit is enforced (default: the best one available,
+                see :func:`~tui.sources.demo.limits.choose_limiter`).
         """
         self.state_dir = Path(state_dir)
         self.speed = speed
         self._now = now
         self._code_source_factory = code_source_factory
+        self._limiter = limiter
         self.store = IncidentStore(self.state_dir)
+        self.notices: list[str] = []
+        """Faults the demo survived, one line each, for the CLI and the timeline."""
+        if self.store.recovery_note:
+            self.notices.append(self.store.recovery_note)
         self.repository: DemoRepository | None = None
         self.supervisor: WorkerSupervisor | None = None
         self.code: Any = None
@@ -71,8 +85,11 @@ class DemoScenario:
     def start(self) -> None:
         """Build or reuse the repository and deploy the tip of ``main`` (idempotent).
 
+        A worker that cannot be built does not stop the demo: :attr:`notices` says why, and the
+        incident is triggered at once from the repository's story.
+
         Raises:
-            SourceError: When git fails or the worker cannot be built.
+            SourceError: When git fails.
         """
         if self.supervisor is not None:
             return
@@ -85,10 +102,26 @@ class DemoScenario:
         else:
             self._adopt_open_incident()
         self.supervisor = WorkerSupervisor(self.repository.path, self.state_dir / RUN_DIR,
-                                           speed=self.speed)
+                                           speed=self.speed, limiter=self._limiter)
         self.supervisor.add_oom_listener(self._on_oom_kill)
+        limiter = self.supervisor.limiter
+        if limiter.mechanism == "watchdog":  # the degraded case: say why no cgroup could be used
+            self.notices.append("memory limit enforced by a VmRSS watchdog, not the kernel: "
+                                + "; ".join(limiter.fallback_reasons or ("no cgroup hierarchy",)))
+        for notice in self.notices:
+            self.supervisor.add_event(TimelineEntry(utcnow(), TimelineKind.EVENT, notice, "demo"))
         self.supervisor.start()
-        self.supervisor.deploy(self.repository.deployed_sha)
+        try:
+            self.supervisor.deploy(self.repository.deployed_sha)
+        except SourceError as error:
+            # No worker, but the repository holds the whole story: keep going without one.
+            log.info("demo worker not built: %s", error)  # the notice below tells the user
+            self.notices.append(self.supervisor.record.problem or f"no worker: {error}")
+            self._trigger_without_worker(str(error))
+        else:
+            build = self.supervisor.build
+            if build is not None:
+                self.notices.extend(build.notes)  # e.g. the Python stand-in when there is no compiler
         if self._code_source_factory is not None:
             self.code = self._code_source_factory(self)
 
@@ -156,6 +189,18 @@ class DemoScenario:
             details = (f"exit code {kill.exit_code}, memory limit "
                        f"{(workload.limit_bytes or 0) / MIB:.0f}Mi, namespace {workload.namespace}")
             self._incident = self.store.trigger(title, at=kill.at, details=details)
+        self._incident_ready.set()
+
+    def _trigger_without_worker(self, why: str) -> None:
+        """Open the demo's incident now, since a worker that never runs is never OOM-killed."""
+        with self._trigger_lock:
+            if self._incident is None and not self.store.open_incidents():
+                workload = self.workload.describe()
+                self._incident = self.store.trigger(
+                    f"{workload.container} in {workload.pod} is not running: the worker was not built "
+                    "(demo: investigate the deployed change from the repository)",
+                    details=why,
+                )
         self._incident_ready.set()
 
     def wait_for_incident(self, timeout: float) -> Incident:

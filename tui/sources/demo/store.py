@@ -28,6 +28,7 @@ from analysis.model import (
     TimelineKind,
 )
 from tui.sources.base import NotFoundError
+from tui.sources.demo.store_file import open_or_recover
 
 DB_NAME = "incidents.sqlite3"
 """File name of the store inside the state directory."""
@@ -113,6 +114,10 @@ class IncidentStore:
     ) -> None:
         """Open (creating if needed) ``<state_dir>/incidents.sqlite3``.
 
+        A file that is not a sound SQLite database (garbage, truncated) is kept as
+        ``incidents.sqlite3.corrupt-<UTC stamp>`` and a fresh store is created; ``recovery_note``
+        then says so and where the old one is.
+
         Args:
             state_dir: Directory holding the database.
             rota: The on-call rota; level 1 is notified and assigned on trigger.
@@ -125,11 +130,11 @@ class IncidentStore:
         self.service = service
         self._clock = clock
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+        self.kept_corrupt: Path | None
+        """Where an unreadable database was moved before a fresh one was made (None: it was fine)."""
+        self.recovery_note: str | None
+        """What happened to an unreadable database, for the user (None: nothing happened)."""
+        self._db, self.kept_corrupt, self.recovery_note = open_or_recover(self.path, _SCHEMA, self._clock())
 
     def close(self) -> None:
         """Close the database connection."""

@@ -1,26 +1,19 @@
-"""Run the demo worker like a kubelet runs a container, and expose it as a WorkloadSource.
+"""The demo workload as a WorkloadSource: build the worker per rollout and report what it does.
 
-One background thread owns the worker process: it spawns it under the memory limiter, samples its
-working set, notices the kill, records an :class:`~analysis.model.OomKill` and restarts it with
-CrashLoopBackOff delays (10 s doubling to 300 s, reset after 10 minutes of running; all divided by
-``speed``). Other threads only read snapshots or queue a deployment; every shared field is guarded by
-one condition variable, which also lets callers wait for a state without polling.
+:class:`WorkerSupervisor` is the facade the dashboard reads. It builds ``worker.c`` at the deployed
+commit, hands the build to :class:`~tui.sources.demo.kubelet.DemoKubelet` (the thread that runs,
+samples and restarts the worker) and answers reads from the bounded
+:class:`~tui.sources.demo.workload_record.WorkloadRecord` that thread writes.
 
-All spawns happen on that one thread on purpose: ``PR_SET_PDEATHSIG`` fires when the *thread* that
-forked the child exits, so the worker dies with the supervisor, and with the app if it crashes.
+It survives its own faults: a worker that cannot be built leaves the pod waiting with
+``BuildFailed`` and a note saying why and what to do (the repository, incident and analysis do not
+need a worker), and a cgroup that refuses the worker at spawn time hands over to the watchdog.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import signal
-import subprocess
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from analysis.model import (
@@ -28,34 +21,24 @@ from analysis.model import (
     Deployment,
     MemorySample,
     OomKill,
-    Termination,
     TimelineEntry,
     TimelineKind,
     WorkloadInfo,
 )
+from tui.sources.base import SourceError
+from tui.sources.demo.kubelet import MIB, DemoKubelet
 from tui.sources.demo.limits import MemoryLimiter, choose_limiter
 from tui.sources.demo.names import WorkloadNames, pod_name
 from tui.sources.demo.repo_builder import run_git
 from tui.sources.demo.worker import WorkerBuild, build_worker
+from tui.sources.demo.workload_record import EVENT_SOURCE, MAX_SAMPLES, WorkloadRecord, utcnow
 
-log = logging.getLogger(__name__)
+__all__ = ["BUILD_FAILED", "DEFAULT_LIMIT_BYTES", "EVENT_SOURCE", "MIB", "WorkerSupervisor", "utcnow"]
 
-MIB = 1024 * 1024
 DEFAULT_LIMIT_BYTES = 64 * MIB
 """The manifest's ``limits.memory: 64Mi``."""
-BACKOFF_INITIAL = 10.0
-"""Seconds before the first restart after a crash (at speed 1)."""
-BACKOFF_MAX = 300.0
-"""Back-off cap, as in the kubelet."""
-BACKOFF_RESET_AFTER = 600.0
-"""A run this long (seconds at speed 1) clears the crash streak, as in the kubelet."""
-SAMPLE_INTERVAL = 0.25
-"""Seconds between memory samples at speed 1 (shortened with speed, never below 0.05)."""
-EVENT_SOURCE = "demo"
-"""``TimelineEntry.source`` of the supervisor's events."""
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+BUILD_FAILED = "BuildFailed"
+"""Container ``reason`` while the deployed commit cannot be built (no worker runs)."""
 
 
 class WorkerSupervisor:
@@ -70,7 +53,7 @@ class WorkerSupervisor:
         speed: float = 1.0,
         limiter: MemoryLimiter | None = None,
         names: WorkloadNames | None = None,
-        max_samples: int = 20_000,
+        max_samples: int = MAX_SAMPLES,
     ) -> None:
         """Create a supervisor; nothing runs until :meth:`start` and :meth:`deploy`.
 
@@ -90,47 +73,41 @@ class WorkerSupervisor:
         self.limit_bytes = limit_bytes
         self.speed = speed
         self.names = names or WorkloadNames()
-        self.limiter = limiter or choose_limiter(limit_bytes)
-        self.sample_interval = max(0.05, SAMPLE_INTERVAL / speed)
-        self._cond = threading.Condition(threading.RLock())
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._listeners: list[Callable[[OomKill], None]] = []
-        self._pending: WorkerBuild | None = None
-        self._build: WorkerBuild | None = None
-        self._pod = f"{self.names.deployment}-pending"
-        self._state, self._reason = "waiting", "ContainerCreating"
-        self._restart_count = 0
-        self._started_at: datetime | None = None
-        self._last_termination: Termination | None = None
-        self._samples: deque[MemorySample] = deque(maxlen=max_samples)
-        self._events: deque[TimelineEntry] = deque(maxlen=5_000)
-        self._kills: list[OomKill] = []
-        self._deployments: list[Deployment] = []
+        self.record = WorkloadRecord(f"{self.names.deployment}-pending", max_samples=max_samples)
+        """Everything the workload did so far; shared with the reading threads."""
+        self._cond = self.record.cond
+        self.kubelet = DemoKubelet(
+            self.record, limiter or choose_limiter(limit_bytes), names=self.names,
+            out_dir=self.out_dir, limit_bytes=limit_bytes, speed=speed,
+        )
+        """The thread that runs the worker."""
+
+    @property
+    def limiter(self) -> MemoryLimiter:
+        """The memory limiter in force (the watchdog after a cgroup failed at spawn time)."""
+        return self.kubelet.limiter
+
+    @property
+    def sample_interval(self) -> float:
+        """Seconds between memory samples."""
+        return self.kubelet.sample_interval
 
     # -- control ---------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the supervisor thread (idempotent)."""
-        with self._cond:
-            if self._thread is not None:
-                return
-            self._thread = threading.Thread(target=self._run, name="demo-supervisor", daemon=True)
-            self._thread.start()
+        self.kubelet.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Kill the worker, stop the thread and remove the cgroup. Safe to call twice."""
-        self._stopping.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        else:
-            self.limiter.cleanup()
+        self.kubelet.stop(timeout)
 
     def deploy(self, sha: str, description: str | None = None) -> Deployment:
         """Build ``sha`` and roll it out: the running worker is replaced by a new pod.
+
+        A commit that cannot be built is still recorded as a rollout, as Kubernetes records one
+        whose image never starts: the pod waits with reason ``BuildFailed`` (or, when a worker
+        is already running, that worker is kept) and the workload notes say why and what to do.
 
         Args:
             sha: Commit to deploy.
@@ -140,9 +117,13 @@ class WorkerSupervisor:
             The recorded deployment.
 
         Raises:
-            SourceError: When the commit cannot be built.
+            SourceError: When the commit cannot be built (after recording the failure).
         """
-        build = build_worker(self.repo, sha, self.out_dir / "builds")
+        try:
+            build = build_worker(self.repo, sha, self.out_dir / "builds")
+        except SourceError as error:
+            self._record_build_failure(sha, description, error)
+            raise
         subject = run_git(self.repo, ["log", "-1", "--format=%s", build.sha])
         with self._cond:
             # Stamped under the lock: every sample after ``at`` belongs to the new pod (see _sample).
@@ -150,23 +131,43 @@ class WorkerSupervisor:
                 at=utcnow(), revision=build.sha[:7], sha=build.sha,
                 description=description or f"Rolled out {build.sha[:7]}: {subject}",
             )
-            self._pending = build
-            self._deployments.append(deployment)
-            self._add_event(deployment.at, TimelineKind.DEPLOYMENT,
-                            f"{self.names.deployment}: {deployment.description}")
-        self._wake.set()
+            self.kubelet.roll_out(build)
+            self.record.problem = None
+            self.record.add_deployment(deployment)
+            self.record.add_event(deployment.at, TimelineKind.DEPLOYMENT,
+                                  f"{self.names.deployment}: {deployment.description}")
         return deployment
+
+    def _record_build_failure(self, sha: str, description: str | None, error: SourceError) -> None:
+        """Put a failed build on the timeline and, when nothing runs, in the pod's state."""
+        short = sha[:7]
+        deployment = Deployment(at=utcnow(), revision=short, sha=sha,
+                                description=description or f"Rolled out {short} (build failed)")
+        with self._cond:
+            running = self.kubelet.wanted
+            self.record.add_deployment(deployment)
+            self.record.add_event(deployment.at, TimelineKind.DEPLOYMENT,
+                                  f"{self.names.deployment}: {deployment.description}")
+            if running is None:
+                self.record.problem = (
+                    f"no worker: {error}. Incident, timeline and analysis still work from the "
+                    "repository. To run the worker, install a C compiler that accepts worker.c "
+                    "(gcc 12 or clang; apt-get install gcc) or fix worker.c, then restart the demo"
+                )
+                self.record.pod = pod_name(self.names.deployment, sha)
+                self.record.set_state("waiting", BUILD_FAILED)
+                summary = f"Error: {self.names.container} cannot start: {error}"
+            else:
+                summary = (f"Rollout of {short} failed, {running.sha[:7]} keeps running: {error}")
+            self.record.add_event(deployment.at, TimelineKind.EVENT, summary)
 
     def add_oom_listener(self, listener: Callable[[OomKill], None]) -> None:
         """Call ``listener(kill)`` on the supervisor thread after every OOM kill."""
-        with self._cond:
-            self._listeners.append(listener)
+        self.kubelet.add_oom_listener(listener)
 
     def add_event(self, entry: TimelineEntry) -> None:
         """Append an outside event (e.g. a PR merge) to the workload's timeline."""
-        with self._cond:
-            self._events.append(entry)
-            self._cond.notify_all()
+        self.record.add_entry(entry)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Block until ``predicate()`` is true (re-checked on every state change) or timeout.
@@ -174,8 +175,7 @@ class WorkerSupervisor:
         Returns:
             The predicate's last value.
         """
-        with self._cond:
-            return self._cond.wait_for(predicate, timeout)
+        return self.record.wait_until(predicate, timeout)
 
     # -- WorkloadSource ----------------------------------------------------------------------
 
@@ -189,223 +189,59 @@ class WorkerSupervisor:
         return "\n".join(text.splitlines()[-lines:])
 
     def describe(self) -> WorkloadInfo:
-        """Names, the limit and how it is enforced, with caveats in ``notes``."""
+        """Names, the limit and how it is enforced, with caveats in ``notes``.
+
+        The notes say why there is no worker when it could not be built, and which limiter is in
+        force and why the better ones were not usable.
+        """
+        limiter = self.limiter
         notes: list[str] = []
-        if self.limiter.mechanism == "watchdog":
+        with self._cond:
+            build, pod, problem = self.kubelet.build, self.record.pod, self.record.problem
+        if problem is not None:
+            notes.append(problem)
+        if limiter.mechanism == "watchdog":
             notes.append("memory limit enforced by a watchdog that SIGKILLs at the limit (no usable cgroup)")
         else:
-            notes.append(f"memory limit enforced by the kernel OOM killer ({self.limiter.mechanism} cgroup)")
+            notes.append(f"memory limit enforced by the kernel OOM killer ({limiter.mechanism} cgroup)")
+        notes.extend(limiter.fallback_reasons)
         notes.append(f"CPU limit {self.names.cpu_limit} is shown from the manifest, not enforced")
-        with self._cond:
-            build, pod = self._build, self._pod
         if build is not None:
             notes.extend(build.notes)
         return WorkloadInfo(
             service=self.names.service, namespace=self.names.namespace, pod=pod,
             container=self.names.container, limit_bytes=self.limit_bytes,
-            limit_mechanism=self.limiter.mechanism, environment=self.names.environment,
+            limit_mechanism=limiter.mechanism, environment=self.names.environment,
             notes=tuple(notes), cpu_limit=self.names.cpu_limit,
         )
 
     def memory_since(self, after: datetime | None) -> list[MemorySample]:
-        """Samples taken strictly after ``after`` (all when None), oldest first."""
-        with self._cond:
-            samples = list(self._samples)
-        return samples if after is None else [s for s in samples if s.at > after]
+        """Samples taken strictly after ``after`` (all retained when None), oldest first."""
+        return self.record.memory_since(after)
 
     def container_state(self) -> ContainerState:
         """The container's state as ``kubectl get pod -o yaml`` would show it."""
-        with self._cond:
-            return ContainerState(
-                pod=self._pod, container=self.names.container, state=self._state,
-                reason=self._reason, restart_count=self._restart_count,
-                limit_bytes=self.limit_bytes, last_termination=self._last_termination,
-                started_at=self._started_at if self._state == "running" else None,
-            )
+        return self.record.container_state(self.names.container, self.limit_bytes)
 
     def events(self) -> list[TimelineEntry]:
-        """Deployments, OOM kills, back-offs, restarts and added events, oldest first."""
-        with self._cond:
-            return sorted(self._events, key=lambda e: e.at)
+        """Deployments, OOM kills, back-offs, restarts and added events, oldest first (bounded)."""
+        return self.record.events()
 
     def oom_kills(self) -> list[OomKill]:
-        """Every OOM kill seen, oldest first."""
-        with self._cond:
-            return list(self._kills)
+        """The first OOM kill and the most recent ones, oldest first (bounded)."""
+        return self.record.oom_kills()
 
     def deployments(self) -> list[Deployment]:
-        """Every rollout, oldest first."""
-        with self._cond:
-            return list(self._deployments)
+        """Rollouts, oldest first (bounded)."""
+        return self.record.deployments()
+
+    @property
+    def build(self) -> WorkerBuild | None:
+        """The build that runs or is about to run (None before the first good rollout)."""
+        return self.kubelet.wanted
 
     @property
     def deployed_sha(self) -> str | None:
         """The commit of the running (or about to run) worker."""
-        with self._cond:
-            build = self._pending or self._build
-            return build.sha if build else None
-
-    # -- the supervisor thread ---------------------------------------------------------------
-
-    def _add_event(self, at: datetime, kind: TimelineKind, summary: str) -> None:
-        self._events.append(TimelineEntry(at=at, kind=kind, summary=summary, source=EVENT_SOURCE))
-        self._cond.notify_all()
-
-    def _run(self) -> None:
-        proc: subprocess.Popen[bytes] | None = None
-        crashes = 0
-        restart_at = 0.0
-        started_mono = 0.0
-        peak = 0
-        try:
-            while not self._stopping.is_set():
-                self._wake.clear()
-                with self._cond:
-                    pending, self._pending = self._pending, None
-                if pending is not None:
-                    if proc is not None:
-                        self._terminate(proc)
-                        proc = None
-                    crashes, restart_at = 0, 0.0
-                    with self._cond:
-                        self._build = pending
-                        self._pod = pod_name(self.names.deployment, pending.sha)
-                        self._restart_count, self._last_termination = 0, None
-                        self._state, self._reason = "waiting", "ContainerCreating"
-                        self._cond.notify_all()
-                if self._build is None:
-                    self._wake.wait()
-                    continue
-                if proc is None:
-                    remaining = restart_at - time.monotonic()
-                    if remaining > 0:
-                        self._wake.wait(remaining)  # a deploy or stop cuts the back-off short
-                        continue
-                    proc = self._spawn(self._build, is_restart=crashes > 0)
-                    started_mono, peak = time.monotonic(), 0
-                    if proc is None:
-                        crashes += 1
-                        restart_at = time.monotonic() + self._backoff(crashes)
-                    continue
-                try:
-                    returncode = proc.wait(timeout=self.sample_interval)
-                except subprocess.TimeoutExpired:
-                    peak = max(peak, self._sample(proc.pid))
-                    continue
-                proc = None
-                if time.monotonic() - started_mono >= BACKOFF_RESET_AFTER / self.speed:
-                    crashes = 0
-                crashes += 1
-                delay = self._backoff(crashes)
-                restart_at = time.monotonic() + delay
-                self._on_exit(returncode, peak, crashes, delay)
-        except Exception:  # keep the app alive; the timeline says what happened
-            log.exception("demo supervisor crashed")
-            with self._cond:
-                self._add_event(utcnow(), TimelineKind.EVENT, "demo supervisor stopped after an error")
-        finally:
-            if proc is not None:
-                self._terminate(proc)
-            with self._cond:
-                self._state, self._reason, self._started_at = "terminated", "Stopped", None
-                self._cond.notify_all()
-            self.limiter.cleanup()
-
-    def _backoff(self, crashes: int) -> float:
-        return min(BACKOFF_INITIAL * 2 ** (crashes - 1), BACKOFF_MAX) / self.speed
-
-    def _spawn(self, build: WorkerBuild, *, is_restart: bool) -> subprocess.Popen[bytes] | None:
-        env = dict(os.environ, WORKER_INTERVAL_MS=str(max(1, round(1000 / self.speed))))
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        current_log = self.out_dir / "worker.log"
-        if current_log.exists():
-            # Keep the killed run's output, as the kubelet does for `kubectl logs --previous`.
-            current_log.replace(self.out_dir / "worker.previous.log")
-        try:
-            with open(current_log, "wb") as log_file:
-                proc = subprocess.Popen(
-                    build.argv, stdin=subprocess.DEVNULL, stdout=log_file,
-                    stderr=subprocess.STDOUT, env=env, preexec_fn=self.limiter.arm(),
-                    start_new_session=True, close_fds=True,
-                )
-            self.limiter.attach(proc.pid)
-        except (OSError, subprocess.SubprocessError) as error:
-            with self._cond:
-                self._state, self._reason = "waiting", "CreateContainerError"
-                self._add_event(utcnow(), TimelineKind.EVENT,
-                                f"Error: failed to start container {self.names.container}: {error}")
-            return None
-        now = utcnow()
-        with self._cond:
-            if is_restart:
-                self._restart_count += 1
-                self._add_event(now, TimelineKind.RESTART,
-                                f"Restarted container {self.names.container} in pod {self._pod} "
-                                f"(restart #{self._restart_count})")
-            self._state, self._reason, self._started_at = "running", None, now
-            self._cond.notify_all()
-        return proc
-
-    def _sample(self, pid: int) -> int:
-        with self._cond:
-            if self._pending is not None:
-                return 0  # a rollout is replacing this run: do not stamp old memory as new
-            usage = self.limiter.usage_bytes(pid)  # a sysfs/procfs read: microseconds
-            if usage is None:
-                return 0
-            self._samples.append(MemorySample(at=utcnow(), bytes=usage, source=self.limiter.sample_source))
-            self._cond.notify_all()
-        return usage
-
-    def _on_exit(self, returncode: int, peak: int, crashes: int, delay: float) -> None:
-        finished = utcnow()
-        oom = returncode == -signal.SIGKILL and self.limiter.oom_killed()
-        exit_code = 128 - returncode if returncode < 0 else returncode
-        reason = "OOMKilled" if oom else ("Completed" if returncode == 0 else "Error")
-        kill: OomKill | None = None
-        with self._cond:
-            pod, started = self._pod, self._started_at or finished
-            self._last_termination = Termination(reason, exit_code, started, finished)
-            # The kubelet shows the first crash as terminated; repeated ones as CrashLoopBackOff.
-            if crashes == 1:
-                self._state, self._reason = "terminated", reason
-            else:
-                self._state, self._reason = "waiting", "CrashLoopBackOff"
-            self._started_at = None
-            if oom:
-                kill = OomKill(at=finished, started_at=started, exit_code=exit_code,
-                               peak_bytes=peak or None, restart_count=self._restart_count + 1)
-                self._kills.append(kill)
-                peak_text = f", peak {peak / MIB:.1f} MiB" if peak else ""
-                self._add_event(finished, TimelineKind.OOM_KILL,
-                                f"{self.names.container} in {pod} OOMKilled (exit code {exit_code}"
-                                f"{peak_text}, limit {self.limit_bytes / MIB:.0f} MiB, "
-                                f"{self.limiter.mechanism})")
-            else:
-                self._add_event(finished, TimelineKind.EVENT,
-                                f"{self.names.container} in {pod} exited: {reason} (exit code {exit_code})")
-            speed_note = f" (demo speed {self.speed:g}x)" if self.speed != 1 else ""
-            self._add_event(finished, TimelineKind.BACKOFF,
-                            f"Back-off {delay:.3g}s{speed_note} restarting failed container "
-                            f"{self.names.container} in pod {pod}")
-            listeners = list(self._listeners)
-        if kill is not None:
-            for listener in listeners:
-                try:
-                    listener(kill)
-                except Exception:
-                    log.exception("OOM listener failed")
-
-    def _terminate(self, proc: subprocess.Popen[bytes]) -> None:
-        """Stop a run that is being replaced: SIGTERM, then SIGKILL after a grace period."""
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        with self._cond:
-            self._started_at = None
-            self._cond.notify_all()
-
+        build = self.kubelet.wanted
+        return build.sha if build else None

@@ -89,6 +89,13 @@ def controller_frees_buffer(source: str) -> bool:
     return re.search(r"\bfree\s*\(\s*buffer\s*\)", source[match.end():end]) is not None
 
 
+def first_error(output: str) -> str:
+    """The first ``error:`` line of a compiler's output (else its first line), trimmed to 200 chars."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if re.search(r"\berror:", line)]
+    return (errors or lines or ["no output"])[0][:200]
+
+
 def build_worker(repo: Path, sha: str, out_dir: Path) -> WorkerBuild:
     """Build the worker from ``worker.c`` at ``sha``; reuse an earlier build of the same commit.
 
@@ -114,12 +121,19 @@ def build_worker(repo: Path, sha: str, out_dir: Path) -> WorkerBuild:
         binary = target / "worker"
         if not binary.exists():
             tmp = target / "worker.tmp"
-            proc = subprocess.run(
-                [compiler, "-O0", "-w", "-o", str(tmp), str(target / WORKER_SOURCE)],
-                capture_output=True, text=True, check=False,
-            )
+            try:
+                proc = subprocess.run(
+                    [compiler, "-O0", "-w", "-o", str(tmp), str(target / WORKER_SOURCE)],
+                    capture_output=True, text=True, check=False,
+                )
+            except OSError as error:  # a compiler that cannot be executed is a failed build too
+                raise SourceError(f"worker.c at {full[:7]} was not built: cannot run {compiler}: {error}") from error
             if proc.returncode != 0:
-                raise SourceError(f"worker.c at {full[:7]} does not compile: {proc.stderr.strip()[:500]}")
+                # The whole compiler output goes to a file; the message carries its first error.
+                build_log = (target / "build.log").absolute()
+                build_log.write_text(proc.stderr, encoding="utf-8")
+                raise SourceError(f"worker.c at {full[:7]} does not compile with {compiler}: "
+                                  f"{first_error(proc.stderr)} (full output in {build_log})")
             tmp.replace(binary)  # atomic: a half-written binary is never reused
         return WorkerBuild(sha=full, argv=(str(binary),), compiled=True)
 
@@ -129,7 +143,7 @@ def build_worker(repo: Path, sha: str, out_dir: Path) -> WorkerBuild:
         sha=full,
         argv=(sys.executable, "-u", str(script)),
         compiled=False,
-        notes=("Python stand-in worker: no C compiler found",),
+        notes=("Python stand-in worker: no C compiler found (install gcc to run the real C worker)",),
     )
 
 
