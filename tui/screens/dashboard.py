@@ -7,8 +7,6 @@ presentational widgets. The keys' actions live in :mod:`tui.screens.dashboard_ac
 
 from __future__ import annotations
 
-from collections import deque
-
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,10 +15,10 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from analysis.memory_history import MemoryHistory
 from analysis.model import (
     ContainerState,
     Incident,
-    MemorySample,
     OomKill,
     PullRequest,
     TimelineEntry,
@@ -39,8 +37,10 @@ from widgets.memory_graph import MemoryGraph
 from widgets.suspects import SuspectPane
 from widgets.timeline import TimelineTable
 
-HISTORY_SAMPLES = 12 * 3600 * 2
-"""Memory samples kept: 12 hours at two samples a second."""
+HISTORY_RESOLUTION = 0.5
+"""Seconds per memory sample kept: faster sources keep the highest sample of each half second."""
+HISTORY_SAMPLES = int(12 * 3600 / HISTORY_RESOLUTION)
+"""Memory samples kept: 12 hours at :data:`HISTORY_RESOLUTION`."""
 
 PANES: tuple[tuple[str, str], ...] = (
     ("pane-memory", "1 Memory"),
@@ -114,7 +114,7 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         self._incident_id = incident_id
         self._workload_interval = workload_interval
         self._incident_interval = incident_interval
-        self._history: deque[MemorySample] = deque(maxlen=HISTORY_SAMPLES)
+        self._history = MemoryHistory(HISTORY_SAMPLES, resolution=HISTORY_RESOLUTION)
         self._info: WorkloadInfo | None = None
         self._container: ContainerState | None = None
         self._workload_events: tuple[TimelineEntry, ...] = ()
@@ -155,6 +155,8 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         self.incident_timer = self.set_interval(self._incident_interval, self._tick_incident)
         self.stale_timer = self.set_interval(1.0, self._tick_stale_notes)
         self.query_one(MemoryGraph).focus()
+        for notice in self.sources.notices:  # the terminal hides what was printed before the app started
+            self.notify(notice, title="Worked around", severity="warning", timeout=15)
 
     def on_resize(self, event: events.Resize) -> None:
         """Switch to one pane at a time when four do not fit."""
@@ -247,10 +249,8 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         """Put the older samples before the live ones (the bounded buffer keeps the newest)."""
         self._history_loaded = True
         self._answered("history")
-        first_live = self._history[0].at if self._history else None
-        older = [s for s in message.samples if first_live is None or s.at < first_live]
-        self._history = deque([*older, *self._history], maxlen=HISTORY_SAMPLES)
-        self.notify(f"Loaded {len(older)} memory samples from before this session ({self.sources.history.__class__.__name__}); w widens the graph.")
+        added = self._history.prepend(message.samples)
+        self.notify(f"Loaded {added} memory samples from before this session ({self.sources.history.__class__.__name__}); w widens the graph.")
         self._update_memory()
 
     def watch_memory_window(self) -> None:

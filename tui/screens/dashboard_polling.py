@@ -129,7 +129,7 @@ class DashboardPolling:
     def poll_workload(self: DashboardScreen) -> None:
         """Read the workload and post a snapshot."""
         workload = self.sources.workload
-        last = self._history[-1].at if self._history else None
+        last = self._history.last.at if self._history else None
         try:
             message = self.WorkloadPolled(
                 info=workload.describe(),

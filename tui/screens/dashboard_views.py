@@ -55,10 +55,10 @@ class DashboardViews:
         restarts = tuple(e.at for e in self._workload_events if e.kind is TimelineKind.RESTART)
         # Show the chosen stretch, but no more than there is history, so the first minute of a
         # session fills the graph instead of hugging its right edge.
-        observed = now - self._history[0].at if self._history else timedelta(0)
+        observed = now - self._history.first.at if self._history else timedelta(0)
         window = min(MEMORY_WINDOWS[self.memory_window], max(timedelta(minutes=1), observed))
         self.query_one(MemoryGraph).view = MemoryView(
-            samples=tuple(s for s in self._history if s.at >= now - window),
+            samples=self._history.since(now - window),
             window=window,
             limit_bytes=info.limit_bytes if info else None,
             now=now,
