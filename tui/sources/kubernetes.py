@@ -362,7 +362,7 @@ class KubernetesWorkloadSource:
                 if self._metrics_failing_since is None:
                     self._metrics_failing_since = datetime.now(UTC)
                 self._metrics_note = (f"{NO_METRICS_NOTE} since {self._metrics_failing_since:%H:%M:%S} UTC, "
-                                      f"retrying every {self.sample_interval:g}s"
+                                      f"retrying in {max(self.sample_interval, self._metrics_retry_at - time.monotonic()):.0f}s"
                                       + (f" ({'; '.join(failures)})" if failures else ""))
                 return
             self._metrics_note = self._metrics_failing_since = None
