@@ -174,6 +174,33 @@ def test_deployments_come_from_the_deployments_replica_sets(make_source: SourceF
     assert CURRENT_RS in rollouts[1].description and rollouts[0].at < rollouts[1].at
 
 
+def test_rollouts_list_only_the_deployments_replica_sets_and_read_the_owner_once(
+    kube: KubeCluster, tmp_path: Path
+) -> None:
+    from tests.fakes.fault_proxy import FaultProxy
+    from tests.fixtures_kubernetes import api_client_for, write_kubeconfig
+
+    # GIVEN the source talks to kmock through a proxy that records what it is asked
+    proxy = FaultProxy(kube.url, name="kmock")
+    source = KubernetesWorkloadSource(WORKER, api_client=api_client_for(write_kubeconfig(tmp_path / "kc", proxy.url)),
+                                      sample_interval=0, refresh_interval=0)
+    try:
+        # WHEN rollouts are read three times
+        for _ in range(3):
+            rollouts = source.deployments()
+        # THEN the ReplicaSets were listed with the Deployment's selector, not the whole namespace
+        lists = [r.path for r in proxy.requests() if r.path.split("?")[0].endswith("/replicasets")]
+        assert len(lists) == 3 and all("labelSelector=app%3Dworker-app" in path for path in lists), lists
+        # AND the pod's own ReplicaSet (to find its Deployment) was read once, not every refresh
+        reads = [r.path for r in proxy.requests() if f"/replicasets/{CURRENT_RS}" in r.path]
+        assert len(reads) == 1, reads
+        assert [d.revision for d in rollouts] == ["1", "2"]
+    finally:
+        source.close()
+        source._api.close()
+        proxy.close()
+
+
 def test_previous_logs_are_the_killed_runs_tail(make_source: SourceFactory) -> None:
     # GIVEN (a) WHEN the previous run's log is read THEN it is the text the kubelet kept
     assert make_source().previous_logs() == WORKER_LOG

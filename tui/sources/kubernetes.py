@@ -105,6 +105,7 @@ class KubernetesWorkloadSource:
         self._entries: dict[tuple[str, ...], TimelineEntry] = {}  # state-derived entries, deduplicated
         self._event_records: dict[str, parse.EventRecord] = {}  # event uid -> record (outlives expiry)
         self._deployments: list[Deployment] = []
+        self._owners: dict[str, tuple[str | None, str | None]] = {}  # ReplicaSet -> (Deployment, selector)
         self._samples: deque[MemorySample] = deque(maxlen=max_samples)
         self._metrics_note: str | None = None
         self._metrics_failing_since: datetime | None = None
@@ -167,17 +168,28 @@ class KubernetesWorkloadSource:
         replica_set_name = parse.controller_of(pod, "ReplicaSet")
         found: list[Deployment] = []
         if replica_set_name is not None:
-            owner = self._call(lambda: self._apps.read_namespaced_replica_set(
-                replica_set_name, ns, _request_timeout=self.request_timeout), "get", "replicasets")
-            if (deployment_name := parse.controller_of(owner, "Deployment")) is not None:
+            deployment_name, selector = self._owner_deployment(replica_set_name)
+            if deployment_name is not None:
+                # Only the Deployment's own ReplicaSets (they share its selector): listing the whole
+                # namespace every refresh would cost the API server (and a slow link) far more.
                 listed = self._call(lambda: self._apps.list_namespaced_replica_set(
-                    ns, _request_timeout=self.request_timeout), "list", "replicasets")
+                    ns, label_selector=selector, _request_timeout=self.request_timeout), "list", "replicasets")
                 found = parse.deployments(listed.items or [], deployment_name, container)
         with self._lock:
             self._deployments, self._deployments_at = found, time.monotonic()
             for rollout in found:
                 self._entries[("deploy", rollout.revision, rollout.at.isoformat())] = parse.deployment_entry(rollout)
         return list(found)
+
+    def _owner_deployment(self, replica_set_name: str) -> tuple[str | None, str | None]:
+        """The Deployment owning a ReplicaSet and its label selector, read once per ReplicaSet."""
+        if replica_set_name not in self._owners:
+            owner = self._call(lambda: self._apps.read_namespaced_replica_set(
+                replica_set_name, self.service.namespace, _request_timeout=self.request_timeout),
+                "get", "replicasets")
+            self._owners[replica_set_name] = (parse.controller_of(owner, "Deployment"),
+                                              parse.deployment_selector(owner))
+        return self._owners[replica_set_name]
 
     # -- extras for the report -----------------------------------------------------------------
 

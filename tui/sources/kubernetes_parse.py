@@ -375,3 +375,14 @@ def summary_sample(summary: dict[str, Any], namespace: str, pod: str, container:
                 at = utc(memory.get("time")) or datetime.now(UTC)
                 return MemorySample(at=at, bytes=int(memory["workingSetBytes"]), source="kubelet-summary")
     return None
+
+
+def deployment_selector(replica_set: Any) -> str | None:
+    """The label selector its Deployment's ReplicaSets share: the ReplicaSet's ``matchLabels``
+    without ``pod-template-hash`` (which differs per revision); ``None`` when there is none."""
+    selector = getattr(getattr(replica_set, "spec", None), "selector", None)
+    labels = dict(getattr(selector, "match_labels", None) or {})
+    labels.pop("pod-template-hash", None)
+    if not labels:
+        return None
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
