@@ -146,6 +146,25 @@ async def test_log_entries_are_mapped_to_readable_timeline_entries_oldest_first(
     assert [e.at for e in entries] == sorted(e.at for e in entries)
 
 
+async def test_later_log_reads_fetch_only_new_entries(pagerduty: PagerDutyStack, make_source: SourceFactory) -> None:
+    # GIVEN a triggered incident whose log has been read once
+    source = make_source()
+    first = await source.log_entries(OPEN_INCIDENT)
+    path = f"/incidents/{OPEN_INCIDENT}/log_entries"
+    # WHEN it is acknowledged elsewhere (a new log entry) and the log is read again
+    await source.acknowledge(OPEN_INCIDENT)
+    second = await source.log_entries(OPEN_INCIDENT)
+    # THEN the second read asked only for entries since the newest known one
+    reads = pagerduty.requests("GET", path)
+    assert "since" not in reads[0]["query"]
+    assert reads[1]["query"]["since"] == [first[-1].at.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    # AND the result is the whole log, the new entry last, nothing twice
+    assert [e.summary for e in second[:-1]] == [e.summary for e in first]
+    assert second[-1].summary.startswith("Acknowledged by")
+    # AND a read with nothing new returns the same log
+    assert [e.summary for e in await source.log_entries(OPEN_INCIDENT)] == [e.summary for e in second]
+
+
 async def test_acknowledge_with_a_user_key_writes_once(pagerduty: PagerDutyStack, make_source: SourceFactory) -> None:
     # GIVEN a triggered incident and a user key (no From needed)
     source = make_source()

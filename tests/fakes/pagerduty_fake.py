@@ -394,6 +394,8 @@ class Handler(BaseHTTPRequestHandler):
             entries = [fake.log_entry_json(incident_id, n, e) for n, e in enumerate(fake.log.get(incident_id, []))]
             # The real API lists newest first, entries of the same second included.
             entries = sorted(entries, key=lambda e: e["created_at"])[::-1]
+            if since := (query.get("since") or [None])[0]:  # the API's inclusive lower bound
+                entries = [e for e in entries if _instant(e["created_at"]) >= _instant(since)]
             return self._page(query, "log_entries", entries)
         if rest == ["alerts"] and method == "GET":
             return self._page(query, "alerts", [fake.alert_json(incident_id, a) for a in fake.alerts.get(incident_id, [])])
@@ -446,5 +448,12 @@ def main(argv: list[str] | None = None) -> None:
     server.serve_forever()
 
 
+def _instant(text: str) -> datetime:
+    """An ISO 8601 time with any offset (``Z`` included) as an aware datetime."""
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

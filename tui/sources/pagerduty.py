@@ -102,6 +102,8 @@ class PagerDutySource:
         self._client = client or httpx.AsyncClient(timeout=timeout)
         self._service_ids: tuple[str, ...] | None = None
         self._account_key_without_from = False
+        # incident -> log entry ID -> (entry, arrival order): what log_entries has read so far
+        self._log_rows: dict[str, dict[str, tuple[TimelineEntry, int]]] = {}
 
     def __repr__(self) -> str:
         """Never shows the token."""
@@ -148,18 +150,26 @@ class PagerDutySource:
     async def log_entries(self, incident_id: str) -> list[TimelineEntry]:
         """The incident's overview log entries as timeline entries, oldest first.
 
+        The dashboard asks every few seconds; after the first read only entries since the newest
+        one known are fetched (``since``, inclusive, so an entry of that same second is not
+        missed) and merged by ID, so a long incident log is not sent again and again over a slow link.
+
         Raises:
             NotFoundError: No such incident.
         """
-        rows = await self._paginate(
-            f"/incidents/{segment(incident_id)}/log_entries", "log_entries",
-            [("is_overview", "true"), ("time_zone", "UTC")], not_found=f"incident {incident_id} not found")
-        entries = [parse_log_entry(row) for row in rows]
-        # The API lists newest first; the timeline reads oldest first. Reverse before the stable
-        # sort so entries of the same second (trigger and assign) also end up chronological.
-        entries.reverse()
-        entries.sort(key=lambda entry: entry.at)
-        return entries
+        known = self._log_rows.setdefault(incident_id, {})
+        params: Params = [("is_overview", "true"), ("time_zone", "UTC")]
+        if newest := max((entry.at for entry, _ in known.values()), default=None):
+            params.append(("since", newest.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        rows = await self._paginate(f"/incidents/{segment(incident_id)}/log_entries", "log_entries", params,
+                                    not_found=f"incident {incident_id} not found")
+        # The API lists newest first; number new rows oldest first so entries of the same second
+        # (trigger and assign) keep their order in the stable sort below.
+        for row in reversed(rows):
+            key = str(row.get("id") or len(known))
+            if key not in known:
+                known[key] = (parse_log_entry(row), len(known))
+        return [entry for entry, _ in sorted(known.values(), key=lambda item: (item[0].at, item[1]))]
 
     async def acknowledge(self, incident_id: str) -> Incident:
         """Acknowledge the incident; an acknowledged or resolved one is returned unchanged, unwritten.
