@@ -74,7 +74,7 @@ class Constants:
                     continue
                 if "const" in quals or "static" in storage:
                     candidates[node.name] = node.init
-        written = _written_names(ext) if candidates else set()
+        written = written_names(ext) if candidates else set()
         for name, init in candidates.items():
             if name in written:
                 continue
@@ -165,7 +165,7 @@ def _find(node: c_ast.Node | None, kind: type) -> Iterable[c_ast.Node]:
         stack.extend(child for _, child in current.children())
 
 
-def _written_names(ext: list[c_ast.Node]) -> set[str]:
+def written_names(ext: list[c_ast.Node]) -> set[str]:
     """Names assigned, incremented or whose address is taken anywhere in function bodies."""
     written: set[str] = set()
     for node in ext:
@@ -214,13 +214,13 @@ def trip_count(node: c_ast.For, fold: Callable[[c_ast.Node | None], int | None])
                and isinstance(step.expr, c_ast.ID) and step.expr.name == name) or (
         isinstance(step, c_ast.Assignment) and step.op == "+=" and isinstance(step.lvalue, c_ast.ID)
         and step.lvalue.name == name and fold(step.rvalue) == 1)
-    if start is None or bound is None or not stepped or name in _written_names([_Body(node.stmt)]):
+    if start is None or bound is None or not stepped or name in written_names([_Body(node.stmt)]):
         return None
     return max(bound - start + (1 if cond.op == "<=" else 0), 0)
 
 
 class _Body(c_ast.FuncDef):
-    """Wraps a loop body so :func:`_written_names` scans it like a function body."""
+    """Wraps a loop body so :func:`written_names` scans it like a function body."""
 
     def __init__(self, body: c_ast.Node | None) -> None:
         self.body = body

@@ -16,10 +16,12 @@ _TOKEN = re.compile(
     re.DOTALL | re.MULTILINE,
 )
 _LINE_MARKER = re.compile(r'^\s*#\s*(?:line\s+)?(\d+)\s+"((?:\\.|[^"\\])*)"')
-_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "do", "else",
-                       "__attribute__", "__asm__", "asm", "defined"})
-_DEFINITION = re.compile(r"([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:__attribute__\s*\(\(.*?\)\)\s*)*"
-                         r"(?:[A-Za-z_][\w\s,*\[\]]*;\s*)*$", re.DOTALL)
+NOT_FUNCTION_NAMES = frozenset({"if", "for", "while", "switch", "return", "sizeof", "do", "else",
+                                "__attribute__", "__asm__", "asm", "defined"})
+"""Words followed by parentheses that never name a function."""
+DEFINITION_HEAD = re.compile(r"([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:__attribute__\s*\(\(.*?\)\)\s*)*"
+                             r"(?:[A-Za-z_][\w\s,*\[\]]*;\s*)*$", re.DOTALL)
+"""What precedes a definition's ``{``: ``name(...)``, attributes, K&R parameter declarations."""
 
 
 def function_spans(text: str, filename: str) -> list[tuple[str, int, int]]:
@@ -62,8 +64,8 @@ def function_spans(text: str, filename: str) -> list[tuple[str, int, int]]:
                 head, head_line = [], None
         elif match.group() == "{":
             if depth == 0:
-                found = _DEFINITION.search("".join(head))
-                name = found[1] if found and found[1] not in _KEYWORDS else ""
+                found = DEFINITION_HEAD.search("".join(head))
+                name = found[1] if found and found[1] not in NOT_FUNCTION_NAMES else ""
                 open_at = (name, head_line or line, current_file)
             depth += 1
         elif depth > 0:

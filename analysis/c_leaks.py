@@ -18,17 +18,19 @@ from collections.abc import Iterable
 
 from pycparser import c_ast
 from pycparser.c_lexer import CLexer
-from pycparser.c_parser import CParser, ParseError
+from pycparser.c_parser import ParseError
 
-from analysis.c_consts import Constants
+from analysis.c_consts import Constants, written_names
 from analysis.c_ownership import Unit
 from analysis.c_paths import FunctionWalker
+from analysis.c_prefix import SeededParser, parse_unit
+from analysis.c_slice import Slicer, folding_globals, used_names
 from analysis.c_summaries import Summary, UnitCallees, bottom_up, const_pointer_params
 from analysis.c_uses import Effect, line_of
 from analysis.model import AnalysisResult, Diagnostic, LeakFinding
 
 _PARSE_ERROR = re.compile(r"^(?P<file>.*?):(?P<line>\d+)(?::\d+)?: (?P<message>.*)$", re.DOTALL)
-_PARSER: list[CParser] = []
+_PARSER: list[SeededParser] = []
 
 
 def parse(text: str, filename: str) -> c_ast.FileAST:
@@ -46,13 +48,29 @@ def parse(text: str, filename: str) -> c_ast.FileAST:
         RecursionError: Blocks or expressions nest deeper than Python's stack allows (about 140
             levels); :func:`analyze_preprocessed` reports both as a diagnostic.
     """
+    parser = _parser()
+    parser.seed = {}
+    return parser.parse(text, filename)
+
+
+def _parser() -> SeededParser:
     if not _PARSER:
-        _PARSER.append(CParser())
-    return _PARSER[0].parse(text, filename)
+        _PARSER.append(SeededParser())
+    return _PARSER[0]
 
 
-def analyze_preprocessed(text: str, filename: str, *,
-                         only_functions: set[str] | None = None) -> AnalysisResult:
+def _parse_unit(text: str, filename: str) -> tuple[c_ast.FileAST, str]:
+    """Parse with the header prefix cached (:mod:`analysis.c_prefix`).
+
+    Returns:
+        The tree, and the text the parser actually read (the brace geometry needs only that).
+    """
+    ast, start = parse_unit(_parser(), text, filename)
+    return ast, text[start:]
+
+
+def analyze_preprocessed(text: str, filename: str, *, only_functions: set[str] | None = None,
+                         incremental: bool = True) -> AnalysisResult:
     """Find leaks, double frees, uses after free and unclosed resources in ``filename``.
 
     Args:
@@ -60,30 +78,69 @@ def analyze_preprocessed(text: str, filename: str, *,
         filename: The file name the markers use for the main file; only functions whose body is
             in that file are reported (headers are context, not subjects).
         only_functions: When given, walk only these functions and what they call (callees are
-            summarised, not reported): the diff-scoped mode for large files.
+            summarised, not reported): the diff-scoped mode for large files. Only the slice of
+            the text these functions need is parsed (:mod:`analysis.c_slice`), with the same
+            findings as parsing it all; the whole text is parsed when slicing fails.
+        incremental: False parses the whole text even with ``only_functions`` (for comparisons).
 
     Returns:
         Findings sorted by line, or a diagnostic when the text does not parse.
     """
+    if only_functions and incremental:
+        sliced = _analyze_slice(text, filename, only_functions)
+        if sliced is not None:
+            return sliced
     try:
-        ast = parse(text, filename)
+        ast, read = _parse_unit(text, filename)
     except ParseError as error:
-        diagnostic = parse_error_diagnostic(str(error), filename)
-        if diagnostic.line is None and _PARSER:
-            # Some errors carry no position: the lexer knows where it stopped.
-            lexer = _PARSER[0].clex
-            line, file = getattr(lexer, "_lineno", None), getattr(lexer, "_filename", None)
-            if isinstance(line, int) and line > 0:
-                diagnostic = Diagnostic(file or diagnostic.file, line,
-                                        diagnostic.message + " (at or just before this line)")
-        return AnalysisResult(diagnostics=(diagnostic,))
+        return AnalysisResult(diagnostics=(_located(parse_error_diagnostic(str(error), filename)),))
     except RecursionError:
         return AnalysisResult(diagnostics=(
             Diagnostic(filename, None, "cannot parse: expressions nested too deeply"),))
+    return _findings(ast, read, filename, only_functions)
+
+
+def _findings(ast: c_ast.FileAST, text: str, filename: str,
+              only_functions: set[str] | None) -> AnalysisResult:
+    """Walk a parsed unit (``text``: what the parser read, for brace positions); sorted findings."""
     findings = list(walk_unit(ast.ext or [], filename, _Geometry(text, filename).end_line,
                               only_functions))
     findings.sort(key=lambda f: (f.line, f.function, f.variable, f.kind.value))
     return AnalysisResult(findings=tuple(findings))
+
+
+def _located(diagnostic: Diagnostic) -> Diagnostic:
+    """Add the lexer's position to a parse error that carries none."""
+    if diagnostic.line is None and _PARSER:
+        lexer = _PARSER[0].clex
+        line, file = getattr(lexer, "_lineno", None), getattr(lexer, "_filename", None)
+        if isinstance(line, int) and line > 0:
+            return Diagnostic(file or diagnostic.file, line,
+                              diagnostic.message + " (at or just before this line)")
+    return diagnostic
+
+
+def _analyze_slice(text: str, filename: str, only_functions: set[str]) -> AnalysisResult | None:
+    """The incremental mode (see :mod:`analysis.c_slice`); ``None`` means "parse everything".
+
+    The first parse holds the changed functions and their callees; when they read a global that
+    folds to a constant, the functions that mention it join and the slice is parsed once more.
+    """
+    slicer = Slicer(text)
+    kept = slicer.closure(only_functions)
+    if kept is None:
+        return None
+    try:
+        ast, read = _parse_unit(slicer.text_keeping(kept), filename)
+        walked = [node for node in ast.ext or [] if isinstance(node, c_ast.FuncDef)]
+        # A global the kept functions already write is not constant whatever the others do.
+        unsettled = (folding_globals(ast.ext or []) & used_names(walked)) - written_names(walked)
+        context = slicer.mentioning(unsettled, kept)
+        if context:
+            ast, read = _parse_unit(slicer.text_keeping(kept | context), filename)
+    except (ParseError, RecursionError):
+        return None  # the full parse reports the error at its real position
+    return _findings(ast, read, filename, only_functions)
 
 
 def walk_unit(ext: Iterable[c_ast.Node], filename: str, end_line=line_of,  # type: ignore[no-untyped-def]

@@ -286,3 +286,50 @@ def test_a_fix_identical_to_main_is_refused(repo) -> None:
     with pytest.raises(SourceError, match="already has this version"):
         LocalGitCodeSource(git.path).open_fix_pr(_incident(), same, "t", "b")
     assert git.git("branch", "--list", "incident/*") == ""
+
+
+def test_one_log_gives_each_commit_its_own_renames_deletions_and_patches(tmp_path: Path) -> None:
+    # GIVEN a history with an add, a rename with an edit, a deletion, an empty commit and a merge
+    git = GitRepo(tmp_path / "shapes")
+    git.commit("root", BASE - timedelta(hours=10), {"a.c": POOL_V1, "odd name.txt": "x\n"})
+    renamed = git.commit("rename", BASE - timedelta(hours=9),
+                         {"a.c": None, "src/b.c": POOL_V1 + "/* moved */\n"})
+    deleted = git.commit("delete", BASE - timedelta(hours=8), {"odd name.txt": None})
+    empty = git.commit("nothing", BASE - timedelta(hours=7), {})
+    git.git("checkout", "-q", "-b", "topic")
+    git.commit("topic work", BASE - timedelta(hours=6), {"src/b.c": POOL_V2 + "/* moved */\n"})
+    git.git("checkout", "-q", "main")
+    merge = git.merge("topic", "Merge pull request #7 from ana/topic", BASE - timedelta(hours=5))
+    source = LocalGitCodeSource(git.path)
+    # WHEN the window's commits are read
+    commits = {c.sha: c for c in source.commits(BASE - timedelta(hours=9, minutes=30), BASE)}
+    # THEN each has exactly its files, diffed against its first parent, as `diff-tree` says
+    assert [(f.path, f.status) for f in commits[renamed].files] == [("src/b.c", "renamed")]
+    assert [(f.path, f.status) for f in commits[deleted].files] == [("odd name.txt", "removed")]
+    assert commits[empty].files == ()
+    (merged,) = commits[merge].files
+    assert (merged.path, merged.status, merged.deletions) == ("src/b.c", "modified", 1)
+    assert "-        free(slot);" in merged.patch
+    assert len(commits) == 4  # the topic commit is not on main's first-parent line
+    assert source.parent_of(merge) == empty
+
+
+def test_file_reads_share_one_batch_process_and_survive_its_death(repo) -> None:
+    # GIVEN a source that has read a file once
+    git, shas = repo
+    source = LocalGitCodeSource(git.path)
+    assert source.file_at(shas["leak"], "src/pool.c") == POOL_V2
+    process = source._git._batch
+    assert process is not None
+    # WHEN the batch process dies and more files, a directory and a missing path are read
+    process.kill()
+    process.wait()
+    # THEN reads go on (a new process), and what is not a file is NotFoundError
+    assert source.file_at(shas["root"], "src/pool.c") == POOL_V1
+    with pytest.raises(NotFoundError):
+        source.file_at(shas["root"], "src")
+    with pytest.raises(NotFoundError):
+        source.file_at(shas["root"], "no/such.c")
+    with pytest.raises(NotFoundError):
+        source.file_at(shas["root"], "bad\nname.c")
+    assert source._git._batch is not process

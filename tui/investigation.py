@@ -8,11 +8,15 @@ It blocks (git, cpp, the compiler), so the dashboard runs it in a thread worker.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from analysis.annotate import AnnotatedDiff, annotate_change
 from analysis.c_functions import changed_functions
+from analysis.c_leaks import analyze_preprocessed
 from analysis.correlation import findings_on_changed_lines, rank_commits
 from analysis.diffs import changed_lines
 from analysis.fix import synthesize_fix
@@ -21,6 +25,7 @@ from analysis.model import (
     Commit,
     Deployment,
     Diagnostic,
+    FileChange,
     Fix,
     LeakFinding,
     PullRequest,
@@ -30,7 +35,7 @@ from analysis.model import (
 )
 from tui.sources.base import CodeSource, NotFoundError
 from tui.sources.c_compile import verify_fix
-from tui.sources.c_preprocess import analyze_text
+from tui.sources.c_preprocess import PreprocessError, analyze_text, preprocess
 
 
 @dataclass(frozen=True)
@@ -130,20 +135,14 @@ def investigate(
     findings_by_sha: dict[str, list[LeakFinding]] = {}
     versions: dict[str, list[tuple[str, str, str, AnalysisResult]]] = {}
     diagnostics: list[Diagnostic] = []
-    for commit in commits:
-        for change in commit.files:
-            if change.status == "removed" or not _is_c_source(change.path):
-                continue
-            new_text = code.file_at(commit.sha, change.path)
-            old_text = _parent_text(code, commit, change.path)
-            touched = _touched_functions(new_text, change.path, change.patch)
-            # Only the functions the commit touched (and, inside the analyzer, what they call) can
-            # carry findings on its changed lines, so a large file costs little.
-            result = analyze_text(new_text, change.path, only_functions=touched) if touched else AnalysisResult()
-            diagnostics.extend(result.diagnostics)
-            on_change = findings_on_changed_lines(result.findings, change.patch)
-            findings_by_sha.setdefault(commit.sha, []).extend(on_change)
-            versions.setdefault(commit.sha, []).append((change.path, old_text, new_text, result))
+    jobs = [(commit, change) for commit in commits for change in commit.files
+            if change.status != "removed" and _is_c_source(change.path)]
+    for (commit, change), (new_text, result) in zip(jobs, _analyses(code, jobs), strict=True):
+        old_text = _parent_text(code, commit, change.path)
+        diagnostics.extend(result.diagnostics)
+        on_change = findings_on_changed_lines(result.findings, change.patch)
+        findings_by_sha.setdefault(commit.sha, []).extend(on_change)
+        versions.setdefault(commit.sha, []).append((change.path, old_text, new_text, result))
 
     suspects = rank_commits(
         commits,
@@ -174,6 +173,48 @@ def investigate(
         code_deployments=code_deployments,
         suspect_pr=suspect_pr,
     )
+
+
+_PREPROCESSORS = 2
+"""Preprocessor runs in flight while the analysis of earlier files goes on: ``cpp`` is another
+process, so it runs on another core while Python parses (a pipeline, not a pool of parsers)."""
+
+
+def _analyses(code: CodeSource, jobs: list[tuple[Commit, FileChange]]
+              ) -> Iterator[tuple[str, AnalysisResult]]:
+    """Each C change's new text and the analysis of the functions it touched, in job order.
+
+    Only the functions a commit touched (and, inside the analyzer, what they call) can carry
+    findings on its changed lines, so a large file costs little. Preprocessing runs ahead in
+    threads, at most a few files ahead so memory stays bounded.
+    """
+    with ThreadPoolExecutor(max_workers=_PREPROCESSORS, thread_name_prefix="cpp") as pool:
+        pending: deque[tuple[str, str, set[str], Future[str] | None]] = deque()
+        for commit, change in jobs:
+            text = code.file_at(commit.sha, change.path)
+            touched = _touched_functions(text, change.path, change.patch)
+            future = pool.submit(preprocess, text, change.path) if touched else None
+            pending.append((text, change.path, touched, future))
+            if len(pending) > 2 * _PREPROCESSORS:
+                yield _finish(*pending.popleft())
+        while pending:
+            yield _finish(*pending.popleft())
+
+
+def _finish(text: str, path: str, touched: set[str], future: Future[str] | None
+            ) -> tuple[str, AnalysisResult]:
+    """Analyse one preprocessed change; bad C becomes a diagnostic, as in ``analyze_text``."""
+    if future is None:
+        return text, AnalysisResult()
+    try:
+        preprocessed = future.result()
+    except PreprocessError as error:
+        return text, AnalysisResult(diagnostics=(error.diagnostic,))
+    try:
+        return text, analyze_preprocessed(preprocessed, path, only_functions=touched)
+    except Exception as error:  # noqa: BLE001 - bad input must come back as a diagnostic
+        return text, AnalysisResult(diagnostics=(
+            Diagnostic(path, None, f"internal analysis error: {type(error).__name__}: {error}"),))
 
 
 def _touched_functions(text: str, path: str, patch: str) -> set[str]:

@@ -26,13 +26,17 @@ from analysis.diffs import changed_lines
 from analysis.model import Commit, FileChange, Fix, Incident, PullRequest
 from tui.sources.base import NotFoundError, SourceError
 from tui.sources.git_cmd import (
+    COMMIT_FORMAT,
     LOG_FORMAT,
+    PATCH_MARKER,
     Git,
+    LoggedCommit,
     git_date,
     hunks_by_file,
     parse_iso,
     parse_log,
-    parse_name_status,
+    parse_log_with_status,
+    patches_by_commit,
     split_message,
     utc,
 )
@@ -51,6 +55,7 @@ between commits, and the exact window is applied afterwards in Python."""
 
 _GITHUB_MERGE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
 _INCIDENT_BRANCH = re.compile(r"incident/([^\s'\"]+)-fix")
+_FULL_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _REMOTE = re.compile(r"(?:[:/])([^/:]+)/([^/]+?)(?:\.git)?/?$")
 
 
@@ -82,6 +87,9 @@ class LocalGitCodeSource:
         self.build_globs = tuple(build_globs)
         """Globs of files compiled into the workload."""
         self._lock = threading.Lock()
+        # Commits never change: their parents and full SHAs are remembered once read.
+        self._parents: dict[str, tuple[str, ...]] = {}
+        self._resolved: dict[str, str] = {}
         if not self._path.is_dir():
             raise SourceError(f"{self._path} is not a directory")
         if self._git.run("rev-parse", "--git-dir", check=False) is None:
@@ -131,48 +139,57 @@ class LocalGitCodeSource:
     def commits(self, since: datetime, until: datetime) -> list[Commit]:
         """Commits on the default branch committed in ``[since, until]``, newest first, with files.
 
+        Two ``git log`` calls cover the whole window, however many commits it holds: one for the
+        metadata, parents and changed files, one for the patches.
+
         Raises:
             NotFoundError: The default branch does not exist.
             SourceError: git failed.
         """
         since, until = utc(since), utc(until)
+        tip = self._git.branch_tip(self._branch)
+        if tip is None:
+            raise NotFoundError(f"branch {self._branch!r} does not exist in {self._path}")
+        # Every commit is diffed against its first parent (a root against the empty tree), as
+        # `git diff-tree <parent> <sha>` would; signatures and external drivers stay off.
+        walk = ("--first-parent", "--diff-merges=first-parent", "--root", "-M", "--no-show-signature",
+                f"--since={git_date(since - _WALK_SLACK)}", f"--until={git_date(until)}")
+        logged = parse_log_with_status(self._git.run(
+            "log", "-z", *walk, "--name-status", f"--format={COMMIT_FORMAT}", tip, "--") or "")
+        in_window = [record for record in logged if since <= parse_iso(record.fields[3]) <= until]
+        patches = patches_by_commit(self._git.run(
+            "log", *walk, "-p", "--no-color", "--no-ext-diff", "--no-textconv",
+            f"--format={PATCH_MARKER}", tip, "--") or "") if in_window else {}
         found = []
-        for sha, name, email, authored, committed, message in self._log(since, until):
-            committed_at = parse_iso(committed)
-            if since <= committed_at <= until:
-                found.append(
-                    Commit(
-                        sha,
-                        name,
-                        email,
-                        parse_iso(authored),
-                        committed_at,
-                        message.rstrip("\n"),
-                        self._files(sha),
-                    )
-                )
+        for record in in_window:
+            # git printed these SHAs, so they name commits: no `rev-parse` needed to trust them.
+            self._parents[record.sha] = record.parents
+            self._resolved.update((sha, sha) for sha in (record.sha, *record.parents))
+            name, email, authored, committed, message = record.fields
+            found.append(Commit(sha=record.sha, author=name, author_email=email,
+                                authored_at=parse_iso(authored), committed_at=parse_iso(committed),
+                                message=message.rstrip("\n"),
+                                files=self._changes(record, patches.get(record.sha, ""))))
         return sorted(found, key=lambda commit: commit.committed_at, reverse=True)
 
-    def _files(self, sha: str) -> tuple[FileChange, ...]:
-        """The files a commit changed relative to its first parent (the empty tree for a root)."""
-        parents = self._git.parents(sha)
-        base = (
-            parents[0]
-            if parents
-            else self._git.text("hash-object", "-t", "tree", "--stdin", input=b"")
-        )
-        entries = parse_name_status(
-            self._git.run("diff-tree", "-r", "-z", "-M", "--name-status", base, sha) or ""
-        )
-        patches = hunks_by_file(
-            self._git.run("diff-tree", "-r", "-p", "-M", "--no-color", "--no-ext-diff", "--no-textconv", base, sha) or "",
-            len(entries),
-        )
+    @staticmethod
+    def _changes(record: LoggedCommit, patch_out: str) -> tuple[FileChange, ...]:
+        """The files of one logged commit, each with its hunks."""
+        patches = hunks_by_file(patch_out, len(record.entries))
         changes = []
-        for (status, path), patch in zip(entries, patches, strict=True):
+        for (status, path), patch in zip(record.entries, patches, strict=True):
             parsed = changed_lines(patch)
             changes.append(FileChange(path, status, len(parsed.added), len(parsed.removed), patch))
         return tuple(changes)
+
+    def _resolve(self, rev: str) -> str:
+        """:meth:`Git.resolve`, remembered for full SHAs (they always name the same commit)."""
+        full = self._resolved.get(rev)
+        if full is None:
+            full = self._git.resolve(rev)
+            if _FULL_SHA.fullmatch(rev):
+                self._resolved[rev] = full
+        return full
 
     def file_at(self, sha: str, path: str) -> str:
         """A file's text at a commit (UTF-8, invalid bytes replaced).
@@ -180,8 +197,8 @@ class LocalGitCodeSource:
         Raises:
             NotFoundError: The commit is unknown or has no file at ``path``.
         """
-        full = self._git.resolve(sha)
-        out = self._git.run_bytes("cat-file", "blob", f"{full}:{path.lstrip('/')}", check=False)
+        full = self._resolve(sha)
+        out = self._git.blob(full, path.lstrip("/"))
         if out is None:
             raise NotFoundError(f"{path} does not exist at commit {full[:7]}")
         return out.decode("utf-8", "replace")
@@ -192,7 +209,11 @@ class LocalGitCodeSource:
         Raises:
             NotFoundError: The commit is unknown.
         """
-        parents = self._git.parents(self._git.resolve(sha))
+        full = self._resolve(sha)
+        parents = self._parents.get(full)
+        if parents is None:
+            parents = tuple(self._git.parents(full))
+            self._parents[full] = parents
         return parents[0] if parents else None
 
     def merged_pull_requests(self, since: datetime, until: datetime) -> list[PullRequest]:
