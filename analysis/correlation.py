@@ -38,6 +38,10 @@ class ScoringWeights:
     crashes or exhausts descriptors rather than growing the heap, so weaker evidence here."""
     further_finding: float = 5
     """Each further finding: more of the same evidence, not an independent signal."""
+    counted_findings: int = 4
+    """Findings that score per commit (the strongest and three more); beyond them, the same
+    evidence again. The cap also bounds what analysis can add to a commit's score, which lets the
+    investigation skip analysing commits that could not reach the top (:func:`max_finding_points`)."""
     removes_free: float = 30
     """A ``free`` removed and not added back: the classic way a working program starts leaking."""
     further_free: float = 10
@@ -228,8 +232,20 @@ def _finding_reasons(findings: Sequence[LeakFinding], weights: ScoringWeights) -
     for index, (weight, f) in enumerate(scored):
         where = f"{f.function}() at {f.file}:{f.line}"
         label = f"{f.kind.value} of {f.variable} in {where} on changed lines"
-        reasons.append(Reason(label, weight if index == 0 else weights.further_finding))
+        points = weight if index == 0 else weights.further_finding if index < weights.counted_findings else 0
+        reasons.append(Reason(label, points))
     return reasons
+
+
+def finding_points(findings: Sequence[LeakFinding], weights: ScoringWeights = WEIGHTS) -> float:
+    """What ``findings`` add to a commit's score."""
+    return sum(reason.weight for reason in _finding_reasons(findings, weights))
+
+
+def max_finding_points(weights: ScoringWeights = WEIGHTS) -> float:
+    """The most that analysis findings can add to any commit's score."""
+    strongest = max(weights.memory_finding + weights.loop_bonus, weights.other_finding)
+    return strongest + weights.further_finding * max(weights.counted_findings - 1, 0)
 
 
 def _call_reasons(

@@ -87,3 +87,30 @@ def test_a_hunk_header_claiming_a_billion_lines_costs_nothing() -> None:
     text = "int f(void)\n{\n    return 0;\n}\n"
     patch = "@@ -1 +1,999999999 @@\n+int f(void)\n+{\n+    return 0;\n+}\n"
     assert _touched_functions(text, "a.c", patch) == {"f"}
+
+
+def test_a_busy_window_skips_only_analyses_that_could_not_change_the_top_suspect(tmp_path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from analysis.correlation import finding_points
+    from bench.perf_corpus import busy_repository
+    from tui.investigation import NOT_ANALYSED, investigate
+    from tui.sources.git_local import LocalGitCodeSource
+
+    # GIVEN a repository with 600 commits in the window, 24 of them C changes, the culprit among them
+    first_oom = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    culprit = busy_repository(tmp_path / "busy", first_oom, commits=600)
+    code = LocalGitCodeSource(tmp_path / "busy", default_branch="main")
+    # WHEN it is investigated with and without skipping
+    quick = investigate(code, first_oom=first_oom, deployments=[], build_globs=("*.c",), window=timedelta(hours=24))
+    full = investigate(code, first_oom=first_oom, deployments=[], build_globs=("*.c",), window=timedelta(hours=24),
+                       exhaustive=True)
+    # THEN both put the culprit first, with the same score and reasons
+    assert quick.suspects[0].commit.sha == full.suspects[0].commit.sha == culprit
+    assert quick.suspects[0] == full.suspects[0]
+    # AND some analyses were skipped, each saying so, and none of those could have reached the top
+    skipped = [s for s in quick.suspects if any(r.label == NOT_ANALYSED for r in s.reasons)]
+    assert skipped
+    scores = {s.commit.sha: s.score for s in full.suspects}
+    assert all(scores[s.commit.sha] < full.suspects[0].score for s in skipped)
+    assert all(finding_points(s.findings) == 0 for s in skipped)

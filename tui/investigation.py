@@ -9,15 +9,20 @@ It blocks (git, cpp, the compiler), so the dashboard runs it in a thread worker.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from analysis.annotate import AnnotatedDiff, annotate_change
 from analysis.c_functions import changed_functions
 from analysis.c_leaks import analyze_preprocessed
-from analysis.correlation import findings_on_changed_lines, rank_commits
+from analysis.correlation import (
+    finding_points,
+    findings_on_changed_lines,
+    max_finding_points,
+    rank_commits,
+)
 from analysis.diffs import changed_lines
 from analysis.fix import synthesize_fix
 from analysis.model import (
@@ -29,6 +34,7 @@ from analysis.model import (
     Fix,
     LeakFinding,
     PullRequest,
+    Reason,
     Suspect,
     TimelineEntry,
     TimelineKind,
@@ -113,6 +119,7 @@ def investigate(
     deployments: list[Deployment],
     build_globs: tuple[str, ...],
     window: timedelta = timedelta(hours=24),
+    exhaustive: bool = False,
 ) -> Investigation:
     """Rank the changes before the first OOM kill and prepare a fix.
 
@@ -122,6 +129,8 @@ def investigate(
         deployments: Rollouts of the workload, for deployment correlation.
         build_globs: Paths built into the workload.
         window: How far back to look.
+        exhaustive: Analyse every C change, even those that could not reach the top suspect
+            (they are otherwise skipped and say so in their reasons).
 
     Returns:
         The investigation. Files that fail to parse become diagnostics, never exceptions.
@@ -135,23 +144,46 @@ def investigate(
     findings_by_sha: dict[str, list[LeakFinding]] = {}
     versions: dict[str, list[tuple[str, str, str, AnalysisResult]]] = {}
     diagnostics: list[Diagnostic] = []
-    jobs = [(commit, change) for commit in commits for change in commit.files
-            if change.status != "removed" and _is_c_source(change.path)]
-    for (commit, change), (new_text, result) in zip(jobs, _analyses(code, jobs), strict=True):
+    all_deployments = [*deployments, *code_deployments]
+    base = {s.commit.sha: sum(r.weight for r in s.reasons) for s in rank_commits(
+        commits, first_oom=first_oom, deployments=all_deployments, build_globs=build_globs,
+        findings_by_sha={}, window=window)}
+    # Analyse the C changes most suspicious first, and stop once no commit left could reach the
+    # best score even with the strongest findings: the top suspect is exact, and a window of
+    # thousands of commits does not wait for the analysis of every one of them.
+    jobs = sorted(((commit, change) for commit in commits for change in commit.files
+                   if commit.sha in base and change.status != "removed" and _is_c_source(change.path)),
+                  key=lambda job: -base[job[0].sha])
+    bound, skipped, best = max_finding_points(), set(), [-float("inf")]
+
+    def worth_analysing() -> Iterator[tuple[Commit, FileChange]]:
+        # Read lazily, a few jobs ahead of the results: a best score that lags behind only skips
+        # less, never wrongly.
+        for commit, change in jobs:
+            if not exhaustive and base[commit.sha] + bound < best[0] and commit.sha not in findings_by_sha:
+                skipped.add(commit.sha)
+                continue
+            yield commit, change
+
+    for (commit, change), new_text, result in _analyses(code, worth_analysing()):
         old_text = _parent_text(code, commit, change.path)
         diagnostics.extend(result.diagnostics)
         on_change = findings_on_changed_lines(result.findings, change.patch)
         findings_by_sha.setdefault(commit.sha, []).extend(on_change)
         versions.setdefault(commit.sha, []).append((change.path, old_text, new_text, result))
+        best[0] = max(best[0], base[commit.sha] + finding_points(findings_by_sha[commit.sha]))
+    skipped -= findings_by_sha.keys()
 
     suspects = rank_commits(
         commits,
         first_oom=first_oom,
-        deployments=[*deployments, *code_deployments],
+        deployments=all_deployments,
         build_globs=build_globs,
         findings_by_sha=findings_by_sha,
         window=window,
     )
+    suspects = [replace(s, reasons=(*s.reasons, Reason(NOT_ANALYSED, 0))) if s.commit.sha in skipped else s
+                for s in suspects]
     fix, fix_suspect = _fix_for_top_finding(code, suspects)
     # Only code hosts with pull requests can say which PR brought a commit in (GitHub can).
     pull_request_for = getattr(code, "pull_request_for", None)
@@ -175,30 +207,36 @@ def investigate(
     )
 
 
+NOT_ANALYSED = "C change not analysed: even the strongest findings could not lift it to the top suspect"
+"""The reason shown on suspects whose analysis was skipped (it could not change the top of the ranking)."""
+
+
 _PREPROCESSORS = 2
 """Preprocessor runs in flight while the analysis of earlier files goes on: ``cpp`` is another
 process, so it runs on another core while Python parses (a pipeline, not a pool of parsers)."""
 
 
-def _analyses(code: CodeSource, jobs: list[tuple[Commit, FileChange]]
-              ) -> Iterator[tuple[str, AnalysisResult]]:
-    """Each C change's new text and the analysis of the functions it touched, in job order.
+def _analyses(code: CodeSource, jobs: Iterable[tuple[Commit, FileChange]]
+              ) -> Iterator[tuple[tuple[Commit, FileChange], str, AnalysisResult]]:
+    """Each job with its C change's new text and the analysis of the functions it touched, in job order.
 
     Only the functions a commit touched (and, inside the analyzer, what they call) can carry
     findings on its changed lines, so a large file costs little. Preprocessing runs ahead in
     threads, at most a few files ahead so memory stays bounded.
     """
     with ThreadPoolExecutor(max_workers=_PREPROCESSORS, thread_name_prefix="cpp") as pool:
-        pending: deque[tuple[str, str, set[str], Future[str] | None]] = deque()
+        pending: deque[tuple[tuple[Commit, FileChange], tuple[str, str, set[str], Future[str] | None]]] = deque()
         for commit, change in jobs:
             text = code.file_at(commit.sha, change.path)
             touched = _touched_functions(text, change.path, change.patch)
             future = pool.submit(preprocess, text, change.path) if touched else None
-            pending.append((text, change.path, touched, future))
+            pending.append(((commit, change), (text, change.path, touched, future)))
             if len(pending) > 2 * _PREPROCESSORS:
-                yield _finish(*pending.popleft())
+                job, work = pending.popleft()
+                yield (job, *_finish(*work))
         while pending:
-            yield _finish(*pending.popleft())
+            job, work = pending.popleft()
+            yield (job, *_finish(*work))
 
 
 def _finish(text: str, path: str, touched: set[str], future: Future[str] | None
