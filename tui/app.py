@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from tui.screens.dashboard import DashboardScreen
-from tui.session import SourceSet
+from tui.session import LOW_BANDWIDTH_INTERVALS, NORMAL_INTERVALS, SourceSet
 
 
 class IncidentApp(App[None]):
@@ -24,24 +24,32 @@ class IncidentApp(App[None]):
         sources: SourceSet,
         *,
         incident_id: str | None = None,
-        workload_interval: float = 0.5,
-        incident_interval: float = 2.0,
+        workload_interval: float | None = None,
+        incident_interval: float | None = None,
         retry_cap: float | None = None,
     ) -> None:
         """Create the app around a set of sources (demo or live).
 
         Args:
-            sources: Where everything comes from.
+            sources: Where everything comes from; ``sources.low_bandwidth`` picks the slow-link mode.
             incident_id: The incident to open; the newest open one when ``None``.
-            workload_interval: Seconds between workload reads.
-            incident_interval: Seconds between incident reads.
+            workload_interval: Seconds between workload reads; when ``None``, the mode's
+                (:data:`tui.session.NORMAL_INTERVALS` or :data:`tui.session.LOW_BANDWIDTH_INTERVALS`).
+            incident_interval: Seconds between incident reads; the mode's when ``None``.
             retry_cap: Longest backoff between attempts at a failing upstream; the default when ``None``.
         """
         super().__init__()
         self._retry_cap = retry_cap
         self.sources = sources
         self._incident_id = incident_id
-        self._intervals = (workload_interval, incident_interval)
+        default_workload, default_incident = LOW_BANDWIDTH_INTERVALS if sources.low_bandwidth else NORMAL_INTERVALS
+        self._intervals = (
+            default_workload if workload_interval is None else workload_interval,
+            default_incident if incident_interval is None else incident_interval,
+        )
+        if sources.low_bandwidth:
+            # Every animation frame (scrolling, toasts fading) is bytes down a slow link.
+            self.animation_level = "none"
 
     def get_default_screen(self) -> Screen:
         """The dashboard is the app's only full screen."""
@@ -64,3 +72,5 @@ class IncidentApp(App[None]):
             yield SystemCommand("Toggle UTC/local time (t)", "Timeline time zone", screen.action_toggle_time)
             yield SystemCommand("Zoom pane (z)", "Zoom or restore the active pane", screen.action_zoom)
             yield SystemCommand("Key help (?)", "All keys and what the panes show", screen.action_help)
+            if self.sources.low_bandwidth:
+                yield SystemCommand("Refresh now (ctrl+r)", "Poll every upstream now", screen.action_refresh_now)

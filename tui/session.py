@@ -10,6 +10,13 @@ from typing import Protocol
 from analysis.model import PullRequest
 from tui.sources.base import CodeSource, IncidentSource, MemoryHistorySource, WorkloadSource
 
+NORMAL_INTERVALS = (0.5, 2.0)
+"""Seconds between workload reads and between incident reads, normally."""
+LOW_BANDWIDTH_INTERVALS = (5.0, 15.0)
+"""The same with ``--low-bandwidth``: memory every 5 s still shows a 10 MiB/s leak climbing (and
+catches each OOM kill within one read), while the incident's status and log move at human speed,
+so 15 s is enough; both cut the redraws they cause by ten and by seven and a half."""
+
 
 class DemoControl(Protocol):
     """What only the demo can do: merge the fix PR itself and redeploy."""
@@ -50,8 +57,16 @@ class SourceSet:
     notices: tuple[str, ...] = ()
     """What went wrong while setting up and was worked around (a corrupt store kept aside, no
     worker built); the dashboard shows each once when it opens."""
+    low_bandwidth: bool = False
+    """Slow link (``--low-bandwidth``): poll less often, no animations, ASCII graph, redraw only on
+    change, ``ctrl+r`` to poll now (see :mod:`tui.screens.dashboard_polling`)."""
 
     @property
     def mode_label(self) -> str:
-        """Mode as shown to the user, e.g. ``demo, read-only``."""
-        return f"{self.mode}, read-only" if self.read_only else self.mode
+        """Mode as shown to the user, e.g. ``demo, read-only`` or ``live, low-bandwidth``."""
+        parts = [self.mode]
+        if self.read_only:
+            parts.append("read-only")
+        if self.low_bandwidth:
+            parts.append("low-bandwidth")
+        return ", ".join(parts)

@@ -43,11 +43,22 @@ def is_read_only(view: HeaderView) -> bool:
     return "read-only" in view.mode
 
 
+LOW_BANDWIDTH_MARK = "LOW-BANDWIDTH"
+"""Leads the header in low-bandwidth mode: it explains why the panes update every few seconds."""
+
+
+def is_low_bandwidth(view: HeaderView) -> bool:
+    """Whether the view's mode label says the session is in low-bandwidth mode."""
+    return "low-bandwidth" in view.mode
+
+
 def header_text(view: HeaderView, now: datetime | None = None) -> str:
-    """The header's text; in read-only mode it starts with :data:`READ_ONLY_MARK`."""
+    """The header's text; it starts with :data:`READ_ONLY_MARK` and :data:`LOW_BANDWIDTH_MARK` in those modes."""
     now = now or datetime.now(timezone.utc)
-    # The mode label closes a long line that is cut at narrow widths: lead with read-only.
-    lead = f"{READ_ONLY_MARK} | " if is_read_only(view) else ""
+    # The mode label closes a long line that is cut at narrow widths: lead with the modes that
+    # change what the user can expect (no writes; slow updates).
+    marks = [mark for mark, on in ((READ_ONLY_MARK, is_read_only(view)), (LOW_BANDWIDTH_MARK, is_low_bandwidth(view))) if on]
+    lead = "".join(f"{mark} | " for mark in marks)
     if view.incident is None:
         line = f"{lead}No incident yet for {view.service}: watching the workload [{view.mode}]"
     else:

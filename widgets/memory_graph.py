@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from rich.style import Style
+from rich.text import Span, Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -41,6 +43,66 @@ class MemoryView:
     """Set when the workload source is failing, e.g. ``stale since 14:02:11, retrying in 8s``."""
     notes: tuple[str, ...] = field(default_factory=tuple)
     """Caveats from the source (stand-in worker, no metrics)."""
+    ascii_only: bool = False
+    """Draw with ASCII characters only (low-bandwidth mode): ``*`` markers instead of braille,
+    ``-``, ``|`` and ``+`` instead of box drawing, for terminals and links where a multi-byte
+    character costs three bytes or shows as garbage."""
+
+
+ASCII_MARKER = "*"
+"""The data marker in ASCII mode: one per cell, visible without colour."""
+ASCII_LINES = str.maketrans({
+    "─": "-", "━": "-", "│": "|", "┃": "|",
+    "┌": "+", "┐": "+", "└": "+", "┘": "+", "┬": "+", "┴": "+", "├": "+", "┤": "+", "┼": "+",
+    "•": "*", "█": "#",
+})
+"""plotext draws its frame, ticks and ``hline``/``vline`` with box-drawing characters it has no
+switch for; in ASCII mode they are translated cell for cell (same width, so styles stay aligned)."""
+
+
+def ascii_only(text: Text) -> Text:
+    """``text`` with box drawing translated to ASCII and anything else outside ASCII as ``?``.
+
+    Every character maps to exactly one character, so the spans (colours) keep their places.
+    """
+    plain = text.plain.translate(ASCII_LINES)
+    plain = "".join(char if char.isascii() else "?" for char in plain)
+    return Text(plain, style=text.style, spans=merged_spans(plain, text.spans), end=text.end, no_wrap=text.no_wrap)
+
+
+def merged_spans(plain: str, spans: list[Span]) -> list[Span]:
+    """``spans`` in fewer, longer runs, looking the same: blanks take a touching neighbour's style
+    when only the foreground differs (a blank shows no foreground), then touching runs of one style
+    are joined.
+
+    plotext colours the spaces between marks apart from the marks, and the terminal gets a reset
+    plus the whole style again at every run boundary, so this cuts the bytes of a graph redraw.
+    """
+    ordered = sorted(spans, key=lambda span: span.start)
+
+    def plain_colours(span: Span) -> bool:
+        # Only colour, no underline or reverse (which would show on a blank too).
+        style = span.style
+        return isinstance(style, Style) and style == Style(color=style.color, bgcolor=style.bgcolor)
+
+    restyled: list[Span] = []
+    for index, span in enumerate(ordered):
+        if not plain[span.start:span.end].strip() and plain_colours(span):
+            touching = [other for other in (ordered[index - 1] if index else None,
+                                            ordered[index + 1] if index + 1 < len(ordered) else None)
+                        if other is not None and (other.end == span.start or other.start == span.end)]
+            for other in touching:
+                if plain_colours(other) and other.style.bgcolor == span.style.bgcolor:  # type: ignore[union-attr]
+                    span = Span(span.start, span.end, other.style)
+                    break
+        restyled.append(span)
+    merged: list[Span] = []
+    for span in restyled:
+        if merged and merged[-1].end == span.start and merged[-1].style == span.style:
+            merged[-1] = Span(merged[-1].start, span.end, span.style)
+        else:
+            merged.append(span)
+    return merged
 
 
 def state_label(container: ContainerState | None) -> str:
@@ -109,6 +171,8 @@ def draw_memory_plot(plt: Plot, view: MemoryView, width: int, height: int) -> No
     """
     plt.clear_figure()
     plt.plotsize(width, height)
+    # Braille packs 2x4 points into a cell; ASCII has one point per cell (and the same x range).
+    marker = ASCII_MARKER if view.ascii_only else "braille"
     window = view.window.total_seconds()
     start = view.now - view.window
     points = downsample_max(view.samples, start, view.now, max(width * 2, 10))
@@ -121,7 +185,7 @@ def draw_memory_plot(plt: Plot, view: MemoryView, width: int, height: int) -> No
     # A container that is down (back-off, restart) has no samples; draw each run on its own so
     # the gap stays empty instead of being bridged by a line that looks like a slow decline.
     for segment in split_at_gaps(points, max(2.0, 3 * window / max(width * 2, 10))):
-        plt.plot([x for x, _ in segment], [y for _, y in segment], marker="braille", color="cyan")
+        plt.plot([x for x, _ in segment], [y for _, y in segment], marker=marker, color="cyan")
     if limit_mib is not None:
         plt.hline(limit_mib, "red")
         plt.text(f"limit {limit_mib:.0f} MiB", x=-window * 0.98, y=limit_mib * 1.06, color="red", alignment="left")
@@ -146,7 +210,10 @@ class MemoryPlot(PlotextPlot):
         """Draw the current view at the widget's size, then let textual-plotext render it."""
         if self.view is not None:
             draw_memory_plot(self.plt, self.view, self.size.width, self.size.height)
-        return super().render()
+        rendered = super().render()
+        if self.view is not None and self.view.ascii_only and isinstance(rendered, Text):
+            return ascii_only(rendered)
+        return rendered
 
 
 class MemoryGraph(Vertical, can_focus=True):

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from tui.commands.live import add_debug_log_argument
+from tui.commands.live import add_debug_log_argument, add_low_bandwidth_argument
 from tui.paths import default_state_dir
 
 
@@ -34,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", type=Path, default=None, help="headless: also write the Markdown report here")
     parser.add_argument("--json", type=Path, default=None, help="headless: write the JSON summary here")
     parser.add_argument("--timeout", type=float, default=120.0, help="headless: seconds to wait for the incident (default 120)")
+    add_low_bandwidth_argument(parser)
     add_debug_log_argument(parser)
     parser.set_defaults(func=run)
 
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         scenario.start()
         print_notices(scenario)
-        sources = demo_sources(scenario, state_dir, read_only=args.read_only)
+        sources = demo_sources(scenario, state_dir, read_only=args.read_only,
+                               low_bandwidth=getattr(args, "low_bandwidth", False))
         if args.headless:
             return run_headless(args, scenario, sources)
         from tui.app import IncidentApp
@@ -75,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
         scenario.stop()
 
 
-def demo_sources(scenario, state_dir: Path, *, read_only: bool):
+def demo_sources(scenario, state_dir: Path, *, read_only: bool, low_bandwidth: bool = False):
     """The demo's source set: store, supervised worker, local git repository.
 
     Args:
         scenario: A started :class:`tui.sources.demo.DemoScenario`.
         state_dir: Where reports go.
         read_only: Refuse writes.
+        low_bandwidth: Run the dashboard in low-bandwidth mode (``--low-bandwidth``).
 
     Returns:
         A :class:`tui.session.SourceSet`.
@@ -98,6 +101,7 @@ def demo_sources(scenario, state_dir: Path, *, read_only: bool):
         state_dir=state_dir,
         mode="demo",
         read_only=read_only,
+        low_bandwidth=low_bandwidth,
         demo=scenario,
         notices=tuple(scenario.notices),
     )

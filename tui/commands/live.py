@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(pick=sys.stdin.isatty() and sys.stdout.isatty())
     parser.add_argument("--state-dir", type=Path, default=None,
                         help="where reports are written (default: $XDG_STATE_HOME/incident-tui/live)")
+    add_low_bandwidth_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -44,6 +46,16 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None, metavar="PATH",
                         help="config file (default: $INCIDENT_TUI_CONFIG, else $XDG_CONFIG_HOME/incident-tui/config.toml)")
     add_debug_log_argument(parser)
+
+
+def add_low_bandwidth_argument(parser: argparse.ArgumentParser) -> None:
+    """``--low-bandwidth``: the dashboard for slow links (shared with ``demo``)."""
+    from tui.session import LOW_BANDWIDTH_INTERVALS
+
+    workload, incident = LOW_BANDWIDTH_INTERVALS
+    parser.add_argument("--low-bandwidth", action="store_true",
+                        help=f"for slow links: poll the workload every {workload:g}s and the incident every "
+                        f"{incident:g}s, no animations, ASCII graph, redraw only what changed; ctrl+r polls now")
 
 
 def add_debug_log_argument(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +161,8 @@ async def _live(args: argparse.Namespace) -> int:
     from tui.logsetup import redacting_error_console
 
     sources, incident = await open_live_session(args)
+    if getattr(args, "low_bandwidth", False):
+        sources = dataclasses.replace(sources, low_bandwidth=True)
     try:
         app = IncidentApp(sources, incident_id=incident.id)
         # Textual prints a crash's traceback with every frame's locals: mask the tokens among them.

@@ -27,10 +27,9 @@ from analysis.model import (
 from tui.backoff import DEFAULT_CAP
 from tui.investigation import Investigation
 from tui.screens.dashboard_actions import DashboardActions
-from tui.screens.dashboard_polling import DashboardPolling
+from tui.screens.dashboard_polling import DashboardPolling, RefreshableStaleTracker
 from tui.screens.dashboard_views import DashboardViews
 from tui.session import SourceSet
-from tui.staleness import StaleTracker
 from widgets.diff_view import AnnotatedDiffView
 from widgets.incident_header import IncidentHeader
 from widgets.memory_graph import MemoryGraph
@@ -78,6 +77,9 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         Binding("2", "focus_pane(1)", "Timeline", show=False),
         Binding("3", "focus_pane(2)", "Suspects", show=False),
         Binding("4", "focus_pane(3)", "Diff", show=False),
+        # Low-bandwidth mode only (check_action hides it otherwise): the long intervals need a way
+        # to look now.
+        Binding("ctrl+r", "refresh_now", "Refresh"),
     ]
 
     incident: reactive[Incident | None] = reactive(None)
@@ -126,7 +128,7 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         self._history_loaded = False
         self._in_flight: set[str] = set()
         """Upstreams with a read under way: a tick never starts a second one."""
-        self._stale = StaleTracker(cap=retry_cap)
+        self._stale = RefreshableStaleTracker(cap=retry_cap, absolute_times=sources.low_bandwidth)
 
     # ----- layout -------------------------------------------------------------------------
 
@@ -147,13 +149,16 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
 
     def on_mount(self) -> None:
         """Start polling and draw the first frame."""
+        self.set_class(self.sources.low_bandwidth, "-low-bandwidth")
         self.call_after_refresh(self._update_pane_titles)
         self._update_header()
         self._tick_workload()
         self._tick_incident()
         self.workload_timer = self.set_interval(self._workload_interval, self._tick_workload)
         self.incident_timer = self.set_interval(self._incident_interval, self._tick_incident)
-        self.stale_timer = self.set_interval(1.0, self._tick_stale_notes)
+        # The "retrying in Ns" countdown redraws every second; on a slow link the notes give the
+        # clock time of the retry instead and are redrawn only when a read fails or recovers.
+        self.stale_timer = None if self.sources.low_bandwidth else self.set_interval(1.0, self._tick_stale_notes)
         self.query_one(MemoryGraph).focus()
         for notice in self.sources.notices:  # the terminal hides what was printed before the app started
             self.notify(notice, title="Worked around", severity="warning", timeout=15)
@@ -200,6 +205,11 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         """Keep the new samples and state, redraw the memory pane and the timeline."""
         self._answered("workload")
         first = self._info is None
+        # On a slow link the pane is redrawn only when something it shows changed: a poll with no
+        # new sample (a container in back-off) costs no bytes.
+        changed = (first or bool(message.samples) or message.info != self._info
+                   or message.container != self._container or message.oom_kills != self._oom_kills
+                   or message.events != self._workload_events)
         self._info = message.info
         self._history.extend(message.samples)
         if first:
@@ -209,7 +219,8 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         if message.events != self._workload_events:
             self._workload_events = message.events
             self._update_timeline()
-        self._update_memory()
+        if changed or not self.sources.low_bandwidth:
+            self._update_memory()
         self._maybe_investigate()
 
     @on(DashboardPolling.IncidentPolled)

@@ -44,6 +44,9 @@ class DashboardActions:
         if action == "open_pr":
             has_fix = self.investigation is not None and self.investigation.fix is not None
             return True if self.incident and (has_fix or self.pr) else None
+        if action == "refresh_now":
+            # Only the slow-link mode needs it (and normal mode's footer stays as it was).
+            return self.sources.low_bandwidth
         return True
 
     def _on_mount(self: DashboardScreen) -> None:
@@ -278,6 +281,11 @@ class DashboardActions:
         info = self._info
         title = f"Previous run of {info.container} in {info.pod} (last 200 lines)" if info else "Previous run"
         await self.app.push_screen(LogsScreen(title, text))
+
+    def action_refresh_now(self: DashboardScreen) -> None:
+        """Poll every upstream now (low-bandwidth mode, where the automatic reads are far apart)."""
+        asked = self._poll_everything_now()
+        self.notify(f"Refreshing: {', '.join(asked)}.", timeout=3)
 
     def action_help(self: DashboardScreen) -> None:
         """Show the key help."""

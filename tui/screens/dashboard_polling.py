@@ -10,8 +10,8 @@ threads or sockets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -27,6 +27,7 @@ from analysis.model import (
 )
 from tui.investigation import Investigation, investigate
 from tui.sources.base import SourceError
+from tui.staleness import StaleTracker
 from widgets.suspects import SuspectPane
 
 if TYPE_CHECKING:
@@ -34,6 +35,39 @@ if TYPE_CHECKING:
 
 HISTORY_LOOKBACK_HOURS = 12
 """How far back to load memory history (Prometheus) when the session starts."""
+
+
+class RefreshableStaleTracker(StaleTracker):
+    """The dashboard's stale tracker: a manual refresh can cut a backoff short, and in
+    low-bandwidth mode the notes name the clock time of the next attempt instead of counting down."""
+
+    def __init__(self, *, absolute_times: bool = False, **kwargs) -> None:
+        """Start with every upstream healthy.
+
+        Args:
+            absolute_times: Say ``retrying at HH:MM:SS UTC`` (true until the retry, so it needs no
+                redraw every second) instead of ``retrying in Ns``.
+            **kwargs: Passed to :class:`~tui.staleness.StaleTracker`.
+        """
+        super().__init__(**kwargs)
+        self._absolute_times = absolute_times
+
+    def retry_now(self, source: str) -> None:
+        """Make a failing ``source`` due now (the user asked to refresh); its failure count stays."""
+        state = self.state(source)
+        if state is not None:
+            self._failing[source] = replace(state, next_attempt=self._clock())
+
+    def note(self, source: str) -> str | None:
+        """The pane's note about ``source`` (see :meth:`StaleTracker.note`), else ``None``."""
+        state = self.state(source)
+        if state is None or not self._absolute_times:
+            return super().note(source)
+        wait = max(0.0, state.next_attempt - self._clock())
+        at = datetime.now(timezone.utc) + timedelta(seconds=round(wait))
+        if state.permanent:
+            return f"{state.error} (since {state.since:%H:%M:%S} UTC, checking again at {at:%H:%M:%S} UTC)"
+        return f"stale since {state.since:%H:%M:%S} UTC, retrying at {at:%H:%M:%S} UTC: {state.error}"
 
 
 def _failure(source: str, error: BaseException) -> DashboardPolling.SourceFailed:
@@ -117,6 +151,31 @@ class DashboardPolling:
         if "incidents" not in self._in_flight and self._stale.due("incidents"):
             self._in_flight.add("incidents")
             self.poll_incident()
+
+    def _poll_everything_now(self: DashboardScreen) -> tuple[str, ...]:
+        """Manual refresh: ask every upstream now, backoff or not, and restart the interval timers.
+
+        An upstream whose read is under way is not asked twice (that read is the fresh one).
+        The code host is asked again only while the analysis has not succeeded: the commits
+        before the first OOM kill do not change, so a finished analysis is not redone.
+
+        Returns:
+            The upstreams asked (or already being asked).
+        """
+        for source in self._stale.failing():
+            self._stale.retry_now(source)
+        self._tick_workload()
+        self._tick_incident()
+        self._maybe_investigate()
+        # The next automatic read comes a full interval after this one, not a second later.
+        for timer in (self.workload_timer, self.incident_timer):
+            timer.reset()
+        asked = ["workload", "incidents"]
+        if self.sources.history is not None and not self._history_loaded:
+            asked.append("history")
+        if self._investigating:
+            asked.append("code")
+        return tuple(asked)
 
     def _tick_stale_notes(self: DashboardScreen) -> None:
         """Timer (1 s): count the "retrying in Ns" notes down while anything is failing."""

@@ -68,6 +68,7 @@ class DashboardViews:
             container=self._container,
             stale_note=self._stale.note("workload"),
             notes=(*(info.notes if info else ()), *self._history_notes()),
+            ascii_only=self.sources.low_bandwidth,
         )
 
     def _history_notes(self: DashboardScreen) -> tuple[str, ...]:

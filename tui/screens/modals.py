@@ -71,6 +71,11 @@ incident-tui keys
   Tab      next pane        z  zoom the focused pane (again to restore)
   ctrl+p   command palette  ?  this help      q  quit
 
+Low-bandwidth (--low-bandwidth; "low-bandwidth" in the header)
+  ctrl+r   poll every upstream now. Otherwise memory is read every 5 s and
+           the incident every 15 s; panes redraw only when their data change;
+           no animations; the graph uses ASCII; stale notes give the retry time.
+
 Read-only (--read-only; READ-ONLY above the footer)
   a, p and m are refused with a message; r still saves the report, a local
   file. Every write, reuse and refusal is logged in <state-dir>/audit.jsonl.
