@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.model import Incident
 from tui.config import Config, ServiceMapping
-from tui.investigation import Investigation
 from tui.session import SourceSet
 from tui.sources.base import SourceError
+
+if TYPE_CHECKING:
+    # Only a return annotation here: importing it would load the C analysis (pycparser) before
+    # the first frame; investigate_and_report imports it when a report is made.
+    from tui.investigation import Investigation
 
 
 def service_mapping(config: Config, incident_service: str | None, service_id: str | None = None) -> ServiceMapping:

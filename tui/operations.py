@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from typing import TYPE_CHECKING
 
 from analysis.model import (
     Incident,
@@ -36,10 +37,14 @@ from analysis.model import (
 from analysis.pr_text import fix_branch, fix_pr_body, fix_pr_title, pr_note
 from tui.audit import OK, REFUSED, REUSED, AuditLog, failed
 from tui.audit import for_session as audit_log
-from tui.investigation import Investigation
 from tui.reporting import collect_report_data, generate_report, write_report  # noqa: F401 - re-exported
 from tui.session import SourceSet
 from tui.sources.base import NotFoundError, ReadOnlyError, SourceError
+
+if TYPE_CHECKING:
+    from tui.investigation import (
+        Investigation,  # the module loads pycparser: only for annotations
+    )
 
 _write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
 """Per event loop (an asyncio lock belongs to one loop), one lock per incident."""

@@ -12,14 +12,19 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.model import Incident, OnCallTeam, PullRequest, TimelineEntry
 from analysis.report import ReportData, render_report, report_json
 from tui.audit import OK, AuditLog, failed
 from tui.audit import for_session as audit_log
-from tui.investigation import Investigation
 from tui.session import SourceSet
 from tui.sources.base import SourceError
+
+if TYPE_CHECKING:
+    from tui.investigation import (
+        Investigation,  # the module loads pycparser: only for annotations
+    )
 
 
 async def collect_report_data(

@@ -6,7 +6,8 @@ real on the wire: a closed port, a request left unanswered, an error status with
 body a real server or gateway sends, a body that is not JSON, an answer with optional fields taken
 out, a body or watch stream cut off half way.
 
-Used in-process (a thread), so a test flips faults directly and reads what the proxy saw.
+Used in-process (a thread), so a test flips faults directly and reads what the proxy saw: every
+request, with the bytes it moved each way on the wire (the load benchmark, ``bench/perf_api.py``).
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ HOLD_LIMIT = 120.0
 """Longest a ``timeout`` fault keeps a request unanswered (the client gives up long before)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Seen:
-    """One request that reached the proxy."""
+    """One request that reached the proxy, and the bytes it moved.
+
+    Not frozen: the byte counts grow while the answer is written (a watch stream for minutes).
+    """
 
     at: float
     """Monotonic time it arrived."""
@@ -46,6 +50,29 @@ class Seen:
     """Path and query."""
     fault: str | None
     """The fault applied, or ``None`` when it was passed through untouched."""
+    request_bytes: int = 0
+    """Bytes the client sent: request line, headers and body."""
+    response_bytes: int = 0
+    """Bytes the proxy sent back so far: status line, headers and body (chunk framing included)."""
+
+
+class _CountingWriter:
+    """Wraps a handler's ``wfile`` and adds every byte written to the current request's record."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.record: Seen | None = None
+        """The request being answered (``None`` before the first one is parsed)."""
+
+    def write(self, data: bytes) -> int:
+        """Write through, then count (a write that raised moved nothing the client saw)."""
+        written = self._raw.write(data)
+        if self.record is not None:
+            self.record.response_bytes += len(data)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 @dataclass
@@ -125,6 +152,15 @@ class FaultProxy:
             rows = [r for r in self.seen if r.at >= since]
         return rows if fault is False else [r for r in rows if r.fault == fault]
 
+    def traffic(self, since: float = 0.0, until: float = float("inf")) -> tuple[int, int, int]:
+        """``(requests, request bytes, response bytes)`` of the requests that arrived in ``[since, until)``.
+
+        A long-lived request (a watch) counts whole where it arrived, bytes streamed so far included.
+        """
+        with self._lock:
+            rows = [r for r in self.seen if since <= r.at < until]
+        return len(rows), sum(r.request_bytes for r in rows), sum(r.response_bytes for r in rows)
+
     def close(self) -> None:
         """Stop the proxy and drop every connection, its own to the upstream too (an open watch
         would otherwise keep the upstream server from shutting down)."""
@@ -174,12 +210,13 @@ class FaultProxy:
 
     # -- used by the handler ------------------------------------------------------------------
 
-    def _begin(self, method: str, path: str, sock: socket.socket) -> FaultPlan | None:
+    def _begin(self, method: str, path: str, sock: socket.socket, request_bytes: int) -> tuple[FaultPlan | None, Seen]:
         with self._lock:
             self._sockets.add(sock)
             plan = self._plan if self._plan is not None and self._plan.matches(method, path) else None
-            self.seen.append(Seen(time.monotonic(), method, path, plan.fault if plan else None))
-        return plan
+            record = Seen(time.monotonic(), method, path, plan.fault if plan else None, request_bytes)
+            self.seen.append(record)
+        return plan, record
 
     def _forget(self, sock: socket.socket) -> None:
         with self._lock:
@@ -204,6 +241,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # quiet: tests read `seen`
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        self.wfile = _CountingWriter(self.wfile)
+
     def handle(self) -> None:
         try:
             super().handle()
@@ -222,7 +263,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        plan = self.owner._begin(self.command, self.path, self.connection)
+        # As received: request line, each header line, the blank line, the body.
+        head = len(self.raw_requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items()) + 2
+        plan, record = self.owner._begin(self.command, self.path, self.connection, head + len(body or b""))
+        self.wfile.record = record
         fault = plan.fault if plan else None
         if fault == "timeout":
             plan.released.wait(HOLD_LIMIT)

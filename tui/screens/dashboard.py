@@ -7,6 +7,8 @@ presentational widgets. The keys' actions live in :mod:`tui.screens.dashboard_ac
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,7 +27,6 @@ from analysis.model import (
     WorkloadInfo,
 )
 from tui.backoff import DEFAULT_CAP
-from tui.investigation import Investigation
 from tui.screens.dashboard_actions import DashboardActions
 from tui.screens.dashboard_polling import DashboardPolling, RefreshableStaleTracker
 from tui.screens.dashboard_views import DashboardViews
@@ -35,6 +36,11 @@ from widgets.incident_header import IncidentHeader
 from widgets.memory_graph import MemoryGraph
 from widgets.suspects import SuspectPane
 from widgets.timeline import TimelineTable
+
+if TYPE_CHECKING:
+    from tui.investigation import (
+        Investigation,  # the module loads pycparser: only for annotations
+    )
 
 HISTORY_RESOLUTION = 0.5
 """Seconds per memory sample kept: faster sources keep the highest sample of each half second."""

@@ -25,12 +25,14 @@ from analysis.model import (
     TimelineEntry,
     WorkloadInfo,
 )
-from tui.investigation import Investigation, investigate
 from tui.sources.base import SourceError
 from tui.staleness import StaleTracker
 from widgets.suspects import SuspectPane
 
 if TYPE_CHECKING:
+    from tui.investigation import (
+        Investigation,  # the module loads pycparser: only for annotations
+    )
     from tui.screens.dashboard import DashboardScreen
 
 HISTORY_LOOKBACK_HOURS = 12
@@ -241,6 +243,10 @@ class DashboardPolling:
     def run_investigation(self: DashboardScreen, first_oom: datetime) -> None:
         """Rank the changes before ``first_oom`` and prepare the fix."""
         try:
+            from tui.investigation import (
+                investigate,  # here: it loads pycparser, not needed for the first frame
+            )
+
             investigation = investigate(
                 self.sources.code,
                 first_oom=first_oom,

@@ -1,0 +1,505 @@
+"""Performance of the app itself: start-up, idle CPU, memory-graph redraw and peak RSS.
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/perf_app.py --json bench/results/perf_app.json
+    .venv/bin/python bench/perf_app.py --quick --json /tmp/perf_app.json   # fewer runs, 20 s idle
+
+Start-up is measured from the outside in, so the app needs no hook: ``python -m tui demo`` (and
+``live`` against loopback servers: our PagerDuty and GitHub fakes behind Prism, kmock) is started
+on a pseudo-terminal of 120x36, the start time is taken just before fork/exec, and the first data
+frame is the first moment the terminal output (escape sequences removed) holds both an incident
+number (``#3001 ``) and a memory value (``48.0 MiB / 64.0 MiB``): before data the header says "No
+incident yet" and the memory pane "n/a". Idle CPU is the app process's user+system time
+(``/proc/<pid>/stat``, every thread) over a window after a warm-up. The redraw and peak-RSS
+measures run in-process (the redraw) and in a fresh subprocess (RSS, ``VmHWM``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.soak import ANSI, TerminalDrain, machine_info, read_sample
+
+COLUMNS, ROWS = 120, 36
+"""Terminal size: every pane on screen, so the header and the memory value are both drawn."""
+INCIDENT_RE = re.compile(r"#\d+ [^|\n]*\| (?:high|low) urgency")
+"""The header's incident line (``#3001 !! TRIGGERED | high urgency``), not a PR number elsewhere."""
+MEMORY_RE = re.compile(r"\d+\.\d MiB / ")
+"""A current memory value (``n/a / 64.0 MiB`` before the first sample)."""
+REDRAW_FIX = (
+    "; MISSED: every workload poll (0.5 s) rebuilds the memory pane's plot and Textual re-renders it, though "
+    "at the 5-minute span one braille column is about 2.6 s wide. Fix in DashboardScreen.store_workload_snapshot "
+    "(tui/screens/dashboard.py): update the summary line every poll, but hand the plot a new view only when "
+    "samples, limit, OOM kills or restarts changed the picture or the right edge moved by a column "
+    "(span / (2 x plot width)); in live mode also read the workload every 2 s (metrics-server samples at most "
+    "every 5 s, pods arrive by watch)")
+"""Why idle CPU is over target and what fixes it (appended when it is)."""
+LIVE_START_FIX = (
+    "; MISSED. Fix, in files of others: tui/commands/live.py _live hands the picked Incident to IncidentApp and "
+    "the dashboard shows it on mount (no PagerDuty round trip before the header); DashboardPolling.poll_incident "
+    "posts the incident before reading its log and change events; poll_workload posts describe() and the "
+    "samples before events() and deployments(); tui.investigation is imported inside run_investigation "
+    "(dashboard_polling.py) and under TYPE_CHECKING in dashboard.py and operations.py; the investigation starts "
+    "after the first frame. kubernetes (0.3-0.7 s to import here) stays on the path: under 1 s on this loaded "
+    "2-core machine also needs the dashboard drawn before the Kubernetes source is built (build it in the first "
+    "workload worker)")
+"""Why live start-up is over target and what fixes it (appended when it is)."""
+HEAVY = ("kubernetes", "github", "pycparser", "textual", "httpx", "plotext")
+"""Packages whose import cost the report lists."""
+
+
+def measure(name: str, value: float, unit: str, target: float | None, note: str) -> dict[str, object]:
+    """One row of the results file (lower is better; a target of 0 means none at all)."""
+    met = None if target is None else (value <= 0 if target == 0 else value < target)
+    return {"name": name, "value": round(value, 3), "unit": unit, "target": target, "met": met, "note": note}
+
+
+# -- the app on a pseudo-terminal ------------------------------------------------------------
+
+def spawn(argv: list[str], env: dict[str, str], python: tuple[str, ...] = ("-m", "tui"),
+          ) -> tuple[subprocess.Popen[bytes], int, float]:
+    """Start ``python -m tui ARGV`` on a new pty; returns the process, the pty master and the start time."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    full_env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(ROWS), **env)
+    full_env.pop("NO_COLOR", None)
+
+    def controlling_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # after setsid: the pty is the app's terminal
+
+    started = time.monotonic()  # just before fork/exec: interpreter start-up is part of the figure
+    proc = subprocess.Popen([sys.executable, *python, *argv], stdin=slave, stdout=slave, stderr=slave,
+                            env=full_env, cwd=ROOT, start_new_session=True,
+                            preexec_fn=controlling_terminal)  # noqa: PLW1509  # one ioctl, as bench/soak.py does
+    os.close(slave)
+    return proc, master, started
+
+
+def first_data(proc: subprocess.Popen[bytes], master: int, timeout: float = 60.0) -> tuple[float | None, str]:
+    """Read the pty until both an incident number and a memory value were drawn; the monotonic time."""
+    tail, seen = "", {"incident": False, "memory": False}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        # Keep a little of the previous text: a value may be split between two reads.
+        tail = (tail + ANSI.sub("", chunk.decode("utf-8", "replace")))[-8192:]
+        seen["incident"] |= bool(INCIDENT_RE.search(tail))
+        seen["memory"] |= bool(MEMORY_RE.search(tail))
+        if all(seen.values()):
+            return time.monotonic(), tail
+    return None, tail
+
+
+def quit_app(proc: subprocess.Popen[bytes], master: int) -> None:
+    """Press q; kill the process group if it has not gone within 20 s."""
+    drain = TerminalDrain(master)
+    drain.start()
+    try:
+        os.write(master, b"q")
+        proc.wait(timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        drain.stop()
+        os.close(master)
+
+
+def startup_runs(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
+    """Seconds from fork/exec to the first data frame, one per run (a failed run is left out)."""
+    times = []
+    for _ in range(runs):
+        proc, master, started = spawn(argv, env)
+        at, tail = first_data(proc, master)
+        quit_app(proc, master)
+        if at is None:
+            print(f"  no data frame; last text: {tail[-300:]!r}", file=sys.stderr)
+            continue
+        times.append(at - started)
+        print(f"  {' '.join(argv[:1])}: first data after {times[-1]:.2f} s", file=sys.stderr)
+    return times
+
+
+def idle_cpu(argv: list[str], env: dict[str, str], warmup: float, seconds: float,
+             python: tuple[str, ...] = ("-m", "tui")) -> float | None:
+    """The app's CPU time over ``seconds`` after first data plus ``warmup``, as % of one core."""
+    proc, master, _ = spawn(argv, env, python)
+    at, _ = first_data(proc, master)
+    drain = TerminalDrain(master)  # keep reading, or the app blocks writing frames
+    drain.start()
+    try:
+        if at is None:
+            return None
+        time.sleep(warmup)
+        before, t0 = read_sample(proc.pid), time.monotonic()
+        time.sleep(seconds)
+        after, t1 = read_sample(proc.pid), time.monotonic()
+        if before is None or after is None:
+            return None
+        return 100 * (after["cpu_seconds"] - before["cpu_seconds"]) / (t1 - t0)
+    finally:
+        drain.stop()
+        quit_app(proc, master)
+
+
+# -- loopback live servers -------------------------------------------------------------------
+
+@contextmanager
+def live_servers(work: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """PagerDuty and GitHub fakes behind Prism and kmock; yields the ``live`` arguments and environment."""
+    import httpx
+
+    from tests import fixtures_github as gh
+    from tests import fixtures_kubernetes as kube
+    from tests import fixtures_live as pd
+    from tests.fixtures_prometheus import LEAK_CONTAINER, NAMESPACE
+    from tests.prism import (
+        GITHUB_SPEC,
+        PAGERDUTY_ERRATA,
+        PAGERDUTY_SPEC,
+        patched_spec,
+        spec_path,
+        start_fake,
+        stop,
+    )
+
+    with ExitStack() as stack:
+        spec, _ = patched_spec(spec_path(PAGERDUTY_SPEC), work / "pd.json", PAGERDUTY_ERRATA)
+        (work / "pd").mkdir()
+        pd_url, _ = stack.enter_context(pd.fake_behind_prism(pd.FAKE_SCRIPT, pd.build_pagerduty_seed(), spec,
+                                                              work / "pd"))
+        (work / "gh").mkdir()
+        gh_url, gh_fake = stack.enter_context(gh.fake_behind_prism(gh.FAKE_SCRIPT, gh.build_github_seed(),
+                                                                    spec_path(GITHUB_SPEC), work / "gh"))
+        httpx.post(f"{gh_fake}/__control", json={"public_url": gh_url}, timeout=10).raise_for_status()
+        seed = kube.copy_worker_into(kube.build_kubernetes_seed(), NAMESPACE, metrics_at=datetime.now(UTC))
+        (work / "kube-seed.json").write_text(json.dumps(seed), encoding="utf-8")
+        process, port = start_fake(kube.SERVER_SCRIPT, work / "kube-seed.json")
+        stack.callback(stop, process)
+        kubeconfig = kube.write_kubeconfig(work / "kubeconfig", f"http://127.0.0.1:{port}")
+        config = work / "config.toml"
+        config.write_text(
+            f'[pagerduty]\napi_url = "{pd_url}"\n\n[github]\napi_url = "{gh_url}"\n\n[kubernetes]\ncontext = "kmock"\n\n'
+            f'[[service]]\npagerduty_service = "{pd.ADS_NAME}"\nnamespace = "{NAMESPACE}"\nselector = "app=worker-app"\n'
+            f'container = "{LEAK_CONTAINER}"\nrepository = "{gh.REPOSITORY}"\nbranch = "main"\n', encoding="utf-8")
+        config.chmod(0o600)
+        env = {"KUBECONFIG": str(kubeconfig), "PAGERDUTY_API_TOKEN": pd.USER_TOKEN, "GITHUB_TOKEN": gh.TOKEN}
+        yield ["live", "--incident", pd.OPEN_INCIDENT, "--config", str(config), "--read-only",
+               "--state-dir", str(work / "state")], env
+
+
+# -- import time -----------------------------------------------------------------------------
+
+def import_ms(module: str) -> float:
+    """Cumulative import time of ``module`` in a fresh interpreter (``-X importtime``), in ms."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    for line in reversed(result.stderr.splitlines()):
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[2] == module:
+            return int(parts[1]) / 1000
+    return float("nan")
+
+
+WRAPPER = """
+import os, runpy, signal, sys
+if "PERF_MODULES_FILE" in os.environ:
+    def dump(signum, frame):
+        with open(os.environ["PERF_MODULES_FILE"], "w") as out:
+            out.write(" ".join(sorted(sys.modules)))
+    signal.signal(signal.SIGUSR1, dump)
+if "PERF_WORKLOAD_INTERVAL" in os.environ:
+    import tui.app
+    init = tui.app.IncidentApp.__init__
+    def patched(self, *args, **kwargs):
+        init(self, *args, **{**kwargs, "workload_interval": float(os.environ["PERF_WORKLOAD_INTERVAL"])})
+    tui.app.IncidentApp.__init__ = patched
+sys.argv = ["tui", *sys.argv[1:]]
+runpy.run_module("tui", run_name="__main__", alter_sys=True)
+"""
+"""Runs the CLI as ``python -m tui`` does; on SIGUSR1 writes ``sys.modules`` to $PERF_MODULES_FILE,
+and $PERF_WORKLOAD_INTERVAL overrides the dashboard's workload interval (a what-if)."""
+
+
+def heavy_row(command: str, argv: list[str], env: dict[str, str], work: Path) -> dict[str, object]:
+    """The row saying which heavy packages were loaded by the first data frame without being needed."""
+    loaded = heavy_at_first_data(argv, env, work) or []
+    needless = [n for n in ("github", "pycparser") + (("kubernetes",) if command == "demo" else ()) if n in loaded]
+    why = ("; pycparser comes with tui.investigation, imported at module level by tui/screens/dashboard.py, "
+           "tui/screens/dashboard_polling.py and tui/operations.py" if "pycparser" in needless else "")
+    why += ("; github is imported by the investigation worker, which the first workload poll starts before the "
+            "first frame is drawn (it competes with it for the GIL)" if "github" in needless else "")
+    return measure(f"heavy packages imported by the first data frame, {command}", len(needless), "packages", 0,
+                   f"loaded: {', '.join(loaded)}; not needed for the first frame: {', '.join(needless) or 'none'}"
+                   + why)
+
+
+def heavy_at_first_data(argv: list[str], env: dict[str, str], work: Path) -> list[str] | None:
+    """Which :data:`HEAVY` packages the app had imported when its first data frame was drawn."""
+    listing = work / f"modules-{argv[0]}.txt"
+    listing.unlink(missing_ok=True)
+    proc, master, _ = spawn(argv, {**env, "PERF_MODULES_FILE": str(listing)}, ("-c", WRAPPER))
+    at, _ = first_data(proc, master)
+    if at is not None:
+        os.kill(proc.pid, signal.SIGUSR1)
+        for _ in range(50):  # the handler runs between the main thread's bytecodes
+            if listing.exists() and listing.stat().st_size:
+                break
+            time.sleep(0.05)
+    quit_app(proc, master)
+    if at is None or not listing.exists():
+        return None
+    modules = set(listing.read_text().split())
+    return [name for name in HEAVY if name in modules]
+
+
+# -- the memory graph ------------------------------------------------------------------------
+
+def graph_redraw(sizes: tuple[tuple[int, int], ...], repeats: int) -> list[dict[str, object]]:
+    """Median ms of the memory pane's per-frame work with 12 h of 1 s samples, at each size."""
+    from textual_plotext import Plot
+
+    from analysis.memory import MIB, downsample_max
+    from analysis.model import MemorySample
+    from widgets.memory_graph import MemoryView, draw_memory_plot, summary_line
+
+    now = datetime.now(UTC)
+    samples = tuple(MemorySample(now - timedelta(seconds=43_200 - i), (4 + (i % 7) * 10) * MIB, "metrics-server")
+                    for i in range(43_200))
+    view = MemoryView(samples=samples, limit_bytes=64 * MIB, now=now, window=timedelta(hours=12))
+    rows = []
+    for width, height in sizes:
+        plot = Plot()
+        points = downsample_max(samples, now - view.window, now, max(width * 2, 10))
+
+        def frame(plot=plot, width=width, height=height) -> None:
+            # What one new view costs the pane: the summary line, then MemoryPlot.render's draw + build.
+            summary_line(view)
+            draw_memory_plot(plot, view, width, height)
+            plot.build()
+
+        def timed(work) -> float:
+            ticks = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                work()
+                ticks.append(time.perf_counter() - t0)
+            return statistics.median(ticks) * 1000
+
+        frame_ms = timed(frame)
+        proposed_ms = timed(proposed_frame(view, plot, width, height))
+        down_ms = timed(lambda width=width: downsample_max(samples, now - view.window, now, max(width * 2, 10)))
+        summary_ms = timed(lambda: summary_line(view))
+        note = (f"{len(samples)} samples downsampled to {len(points)} points (<= 2 x width {width}: braille); "
+                f"of the frame, downsample_max {down_ms:.1f} ms and summary_line {summary_ms:.1f} ms walk every "
+                f"sample; median of {repeats}")
+        rows.append(measure(f"memory graph frame, 12 h of 1 s samples, {width}x{height}", frame_ms, "ms", 10.0,
+                            note + (f"; MISSED: downsample_max (analysis/memory.py) walks every sample in "
+                                    "Python and summary_line's summarize() takes a peak it never shows. With "
+                                    "MemoryHistory (analysis/memory_history.py) keeping byte values beside its "
+                                    "_times, MemoryView carrying both, buckets found by bisect and peaks by max() "
+                                    "of list slices, and the summary reading the last sample (proposed_frame "
+                                    f"here), the same frame takes {proposed_ms:.1f} ms" if frame_ms >= 10 else "")))
+    return rows
+
+
+def proposed_frame(view, plot, width: int, height: int):
+    """The frame with the fix proposed for issue 6, for comparison (same points, same picture).
+
+    ``downsample_max`` walks all 43,200 samples in Python, building a timedelta per sample, and
+    ``summary_line`` takes the max of them all for a peak it never shows. Proposed: the screen's
+    ``MemoryHistory`` keeps a list of byte values beside its ``_times`` and hands both down; each
+    bucket is found by ``bisect`` on the times and its peak is ``max()`` of a list slice (C loops),
+    and the summary reads only the last sample.
+    """
+    from bisect import bisect_left, bisect_right
+
+    import widgets.memory_graph as graph
+    from analysis.memory import MIB, MemorySummary
+
+    times = [s.at.timestamp() for s in view.samples]  # kept up to date by the history, not per frame
+    values = [s.bytes for s in view.samples]
+
+    def downsample(samples, start, end, buckets):
+        lo, hi, first, last = bisect_left(times, start.timestamp()), bisect_right(times, end.timestamp()), \
+            start.timestamp(), end.timestamp()
+        points = []
+        for k in range(buckets):
+            cut = hi if k == buckets - 1 else bisect_left(times, first + (last - first) * (k + 1) / buckets, lo, hi)
+            if cut > lo:
+                chunk = values[lo:cut]
+                peak = max(chunk)
+                points.append((times[lo + chunk.index(peak)] - last, peak / MIB))
+            lo = cut
+        return points
+
+    def summarize(samples, limit):
+        current = samples[-1].bytes if samples else None
+        return MemorySummary(current, None, limit, 100.0 * current / limit if current and limit else None)
+
+    def frame() -> None:
+        saved = graph.downsample_max, graph.summarize
+        graph.downsample_max, graph.summarize = downsample, summarize
+        try:
+            graph.summary_line(view)
+            graph.draw_memory_plot(plot, view, width, height)
+            plot.build()
+        finally:
+            graph.downsample_max, graph.summarize = saved
+
+    return frame
+
+
+# -- peak RSS with a 12-hour history ---------------------------------------------------------
+
+RSS_SCRIPT = r'''
+import asyncio, sys, tempfile, time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from analysis.model import MemorySample
+from tests.static_sources import KILL, static_sources, MIB
+from tui.app import IncidentApp
+
+class TwelveHours:
+    """A history source answering 12 hours of 1 s samples, as Prometheus would; they end where the
+    static workload's live samples begin, so the dashboard keeps all of them."""
+    async def memory_history(self, info, start, end):
+        last = KILL - timedelta(seconds=8)
+        return [MemorySample(last - timedelta(seconds=43_199 - i), (4 + (i % 7) * 10) * MIB, "prometheus")
+                for i in range(43_200)]
+
+async def main():
+    import dataclasses
+    sources = dataclasses.replace(static_sources(Path(tempfile.mkdtemp())), history=TwelveHours())
+    app = IncidentApp(sources)
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.1)
+            if app.screen._history_loaded:
+                break
+        await pilot.press("w", "w")  # the 12-hour span: every sample drawn
+        await pilot.pause(3)
+        cpu, wall = time.process_time(), time.monotonic()
+        await pilot.pause(20)  # idle: the workload poll redraws the pane every 0.5 s
+        cpu = 100 * (time.process_time() - cpu) / (time.monotonic() - wall)
+        print(len(app.screen._history), app.screen.memory_window, f"{cpu:.2f}")
+    hwm = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM"))
+    print(int(hwm.split()[1]) * 1024)
+
+asyncio.run(main())
+'''
+
+
+def twelve_hours() -> tuple[float, float, int]:
+    """A fresh process running the dashboard headless with a 12-hour history on the 12-hour span:
+    its VmHWM (MB), its CPU over 20 idle seconds (% of one core) and the samples it kept."""
+    result = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(ROOT)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, check=True)
+    lines = result.stdout.split("\n")
+    kept, _, cpu = lines[-3].split()
+    return int(lines[-2]) / 1e6, float(cpu), int(kept)
+
+
+# -- main ------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every measure and write the JSON results."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "perf_app.json")
+    parser.add_argument("--quick", action="store_true", help="3 start-ups, 20 s idle windows")
+    parser.add_argument("--skip-live", action="store_true", help="no loopback servers (no Prism here)")
+    args = parser.parse_args(argv)
+    runs, idle = (3, 20.0) if args.quick else (5, 60.0)
+    rows: list[dict[str, object]] = []
+    info = machine_info()
+    work = Path(tempfile.mkdtemp(prefix="incident-tui-perf-"))
+    demo = ["demo", "--state-dir", str(work / "demo")]
+    print("preparing the demo state (first incident)...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "tui", *demo, "--headless", "--speed", "10", "--timeout", "120"],
+                   cwd=ROOT, capture_output=True, check=True)
+    times = startup_runs(demo, {}, runs)
+    rows.append(measure("start-up to first data frame, demo", statistics.median(times), "s", 1.0,
+                        f"median of {len(times)} runs ({', '.join(f'{t:.2f}' for t in times)}), warm state dir "
+                        f"(the incident exists), pty {COLUMNS}x{ROWS}; includes compiling worker.c and its first "
+                        f"sample"))
+    rows.append(heavy_row("demo", demo, {}, work))
+    cpu = idle_cpu(demo, {}, 10.0, idle)
+    rows.append(measure("idle CPU, demo dashboard", cpu or float("nan"), "% of one core", 3.0,
+                        f"{idle:.0f} s after a 10 s warm-up, default intervals; the worker crash-loops and a "
+                        "sample arrives every 0.5 s, so this is the busy case" + (REDRAW_FIX if (cpu or 99) >= 3 else "")))
+    if not args.skip_live:
+        with live_servers(work) as (live, env):
+            times = startup_runs(live, env, runs)
+            rows.append(measure("start-up to first data frame, live (loopback)", statistics.median(times), "s", 1.0,
+                                f"median of {len(times)} runs ({', '.join(f'{t:.2f}' for t in times)}); PagerDuty "
+                                "and GitHub behind Prism, kmock. Sequential: interpreter, CLI and tui.app imports; "
+                                "the incident picked (1 PagerDuty GET); kubernetes imported and its client built; "
+                                "Textual start; then the incident re-read with its log and change events (3 GETs) "
+                                "and the workload read (pods, metrics, events, ReplicaSet get and list: 6 calls) "
+                                "before either pane shows data. Prism's first validation of a route adds seconds "
+                                "to the first run" + (LIVE_START_FIX if statistics.median(times) >= 1 else "")))
+            rows.append(heavy_row("live", live, env, work))
+            cpu = idle_cpu(live, env, 10.0, idle)
+            what_if = idle_cpu(live, {**env, "PERF_WORKLOAD_INTERVAL": "2"}, 10.0, idle, ("-c", WRAPPER))
+            rows.append(measure("idle CPU, live dashboard, one incident", cpu or float("nan"), "% of one core", 3.0,
+                                f"{idle:.0f} s after a 10 s warm-up at default intervals (workload 0.5 s, incident "
+                                f"2 s); nothing pressed. With the workload read every 2 s instead: {what_if:.1f}%. "
+                                "Every workload poll hands the memory pane a new view (its right edge moved), so "
+                                "the plot is rebuilt and re-rendered twice a second although metrics-server gives "
+                                "a new sample every 5 s at most" + (REDRAW_FIX if (cpu or 99) >= 3 else "")))
+    for module in ("tui.app", "kubernetes.client", "github", "pycparser.c_parser", "tui.investigation"):
+        rows.append(measure(f"import time, {module}", import_ms(module), "ms", None,
+                            "python -X importtime, cumulative, fresh interpreter"))
+    rows.extend(graph_redraw(((80, 24), (160, 48)), 15 if args.quick else 31))
+    rss, cpu, kept = twelve_hours()
+    rows.append(measure("peak RSS, dashboard with a 12-hour history", rss, "MB", 150.0,
+                        f"VmHWM of a fresh headless Pilot run at 160x48 (tests/static_sources plus a history "
+                        f"source answering 43,200 samples at 1 s; {kept} samples kept), 12 h span shown for 23 s"))
+    rows.append(measure("idle CPU, 12-hour history on the 12-hour span", cpu, "% of one core", 3.0,
+                        "same run, 20 s with nothing pressed: every workload poll (0.5 s) rebuilds the view and "
+                        "redraws the graph from every sample (headless: no terminal output)"
+                        + ("; MISSED: the frame cost above; the proposed downsampling fixes it, and the "
+                           "12-hour span needs no redraw more often than one bucket (135 s at 160 columns)"
+                           if cpu >= 3 else "")))
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    result = {"machine": info, "date": datetime.now(UTC).isoformat(timespec="seconds"), "measures": rows}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    for row in rows:
+        print(f"{row['name']}: {row['value']} {row['unit']} (target {row['target']}, met {row['met']})")
+    shutil.rmtree(work, ignore_errors=True)  # the demo's state: repository, store, reports
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
