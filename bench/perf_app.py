@@ -285,98 +285,65 @@ def heavy_at_first_data(argv: list[str], env: dict[str, str], work: Path) -> lis
 # -- the memory graph ------------------------------------------------------------------------
 
 def graph_redraw(sizes: tuple[tuple[int, int], ...], repeats: int) -> list[dict[str, object]]:
-    """Median ms of the memory pane's per-frame work with 12 h of 1 s samples, at each size."""
+    """Median ms of the memory pane's per-frame work with 12 h of 1 s samples, at each size.
+
+    The frame is what the dashboard does for one new view: take each stretch's peak from its
+    ``MemoryHistory`` (``peaks``, as ``_update_memory`` does), then the pane's summary line and
+    ``MemoryPlot.render``'s draw and build. The old path (the widget walking every sample) is
+    measured beside it for comparison.
+    """
     from textual_plotext import Plot
 
     from analysis.memory import MIB, downsample_max
+    from analysis.memory_history import MemoryHistory
     from analysis.model import MemorySample
+    from tui.screens.dashboard import HISTORY_RESOLUTION, HISTORY_SAMPLES
+    from tui.screens.dashboard_views import display_points
     from widgets.memory_graph import MemoryView, draw_memory_plot, summary_line
 
     now = datetime.now(UTC)
-    samples = tuple(MemorySample(now - timedelta(seconds=43_200 - i), (4 + (i % 7) * 10) * MIB, "metrics-server")
-                    for i in range(43_200))
-    view = MemoryView(samples=samples, limit_bytes=64 * MIB, now=now, window=timedelta(hours=12))
+    window = timedelta(hours=12)
+    samples = [MemorySample(now - timedelta(seconds=43_200 - i), (4 + (i % 7) * 10) * MIB, "metrics-server")
+               for i in range(43_200)]
+    history = MemoryHistory(HISTORY_SAMPLES, resolution=HISTORY_RESOLUTION)
+    history.extend(samples)
+    everything = MemoryView(samples=tuple(samples), limit_bytes=64 * MIB, now=now, window=window)
+
+    def timed(work) -> float:
+        ticks = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            work()
+            ticks.append(time.perf_counter() - t0)
+        return statistics.median(ticks) * 1000
+
     rows = []
     for width, height in sizes:
         plot = Plot()
-        points = downsample_max(samples, now - view.window, now, max(width * 2, 10))
 
         def frame(plot=plot, width=width, height=height) -> None:
-            # What one new view costs the pane: the summary line, then MemoryPlot.render's draw + build.
+            view = MemoryView(samples=history.peaks(now - window, now, display_points(width)), limit_bytes=64 * MIB,
+                              now=now, window=window)
             summary_line(view)
             draw_memory_plot(plot, view, width, height)
             plot.build()
 
-        def timed(work) -> float:
-            ticks = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                work()
-                ticks.append(time.perf_counter() - t0)
-            return statistics.median(ticks) * 1000
-
-        frame_ms = timed(frame)
-        proposed_ms = timed(proposed_frame(view, plot, width, height))
-        down_ms = timed(lambda width=width: downsample_max(samples, now - view.window, now, max(width * 2, 10)))
-        summary_ms = timed(lambda: summary_line(view))
-        note = (f"{len(samples)} samples downsampled to {len(points)} points (<= 2 x width {width}: braille); "
-                f"of the frame, downsample_max {down_ms:.1f} ms and summary_line {summary_ms:.1f} ms walk every "
-                f"sample; median of {repeats}")
-        rows.append(measure(f"memory graph frame, 12 h of 1 s samples, {width}x{height}", frame_ms, "ms", 10.0,
-                            note + (f"; MISSED: downsample_max (analysis/memory.py) walks every sample in "
-                                    "Python and summary_line's summarize() takes a peak it never shows. With "
-                                    "MemoryHistory (analysis/memory_history.py) keeping byte values beside its "
-                                    "_times, MemoryView carrying both, buckets found by bisect and peaks by max() "
-                                    "of list slices, and the summary reading the last sample (proposed_frame "
-                                    f"here), the same frame takes {proposed_ms:.1f} ms" if frame_ms >= 10 else "")))
-    return rows
-
-
-def proposed_frame(view, plot, width: int, height: int):
-    """The frame with the fix proposed for issue 6, for comparison (same points, same picture).
-
-    ``downsample_max`` walks all 43,200 samples in Python, building a timedelta per sample, and
-    ``summary_line`` takes the max of them all for a peak it never shows. Proposed: the screen's
-    ``MemoryHistory`` keeps a list of byte values beside its ``_times`` and hands both down; each
-    bucket is found by ``bisect`` on the times and its peak is ``max()`` of a list slice (C loops),
-    and the summary reads only the last sample.
-    """
-    from bisect import bisect_left, bisect_right
-
-    import widgets.memory_graph as graph
-    from analysis.memory import MIB, MemorySummary
-
-    times = [s.at.timestamp() for s in view.samples]  # kept up to date by the history, not per frame
-    values = [s.bytes for s in view.samples]
-
-    def downsample(samples, start, end, buckets):
-        lo, hi, first, last = bisect_left(times, start.timestamp()), bisect_right(times, end.timestamp()), \
-            start.timestamp(), end.timestamp()
-        points = []
-        for k in range(buckets):
-            cut = hi if k == buckets - 1 else bisect_left(times, first + (last - first) * (k + 1) / buckets, lo, hi)
-            if cut > lo:
-                chunk = values[lo:cut]
-                peak = max(chunk)
-                points.append((times[lo + chunk.index(peak)] - last, peak / MIB))
-            lo = cut
-        return points
-
-    def summarize(samples, limit):
-        current = samples[-1].bytes if samples else None
-        return MemorySummary(current, None, limit, 100.0 * current / limit if current and limit else None)
-
-    def frame() -> None:
-        saved = graph.downsample_max, graph.summarize
-        graph.downsample_max, graph.summarize = downsample, summarize
-        try:
-            graph.summary_line(view)
-            graph.draw_memory_plot(plot, view, width, height)
+        def old_frame(plot=plot, width=width, height=height) -> None:
+            summary_line(everything)
+            draw_memory_plot(plot, everything, width, height)
             plot.build()
-        finally:
-            graph.downsample_max, graph.summarize = saved
 
-    return frame
+        frame_ms, old_ms = timed(frame), timed(old_frame)
+        peaks_ms = timed(lambda width=width: history.peaks(now - window, now, display_points(width)))
+        shown = len(downsample_max(history.peaks(now - window, now, display_points(width)), now - window, now,
+                                   max(width * 2, 10)))
+        note = (f"{len(history)} samples kept; the dashboard hands the pane {display_points(width)} stretch peaks "
+                f"({peaks_ms:.1f} ms: bisection and max() of slices), the pane draws {shown} points "
+                f"(2 x width {width}, braille); median of {repeats}. The pane walking all 43,200 samples "
+                f"itself (before): {old_ms:.1f} ms")
+        rows.append(measure(f"memory graph frame, 12 h of 1 s samples, {width}x{height}", frame_ms, "ms", 10.0,
+                            note + ("; MISSED: see the split above" if frame_ms >= 10 else "")))
+    return rows
 
 
 # -- peak RSS with a 12-hour history ---------------------------------------------------------

@@ -57,3 +57,27 @@ def test_since_is_the_same_as_a_scan(offsets: list[float], start: float) -> None
     history.extend(sample(x, int(x)) for x in sorted(offsets))
     cut = T0 + timedelta(seconds=start)
     assert history.since(cut) == tuple(s for s in history if s.at >= cut)
+
+
+@given(st.lists(st.tuples(st.floats(0, 3_600), st.integers(0, 10**9)), max_size=300),
+       st.floats(0, 3_600), st.floats(1, 3_600), st.integers(1, 50))
+def test_peaks_keep_each_buckets_highest_sample_and_the_newest(points, start, length, buckets) -> None:
+    history = MemoryHistory(capacity=10_000, resolution=0.5)
+    history.extend(sample(at, used) for at, used in sorted(points))
+    begin, end = T0 + timedelta(seconds=start), T0 + timedelta(seconds=start + length)
+    inside = [s for s in history if begin <= s.at <= end]
+    peaks = history.peaks(begin, end, buckets)
+    if not inside:
+        assert peaks == ()
+        return
+    # the window's peak and its newest sample are there, nothing outside it, oldest first
+    assert max(s.bytes for s in peaks) == max(s.bytes for s in inside)
+    assert peaks[-1] == inside[-1]
+    assert all(begin <= s.at <= end for s in peaks) and list(peaks) == sorted(peaks, key=lambda s: s.at)
+    assert len(peaks) <= buckets + 1
+    # every sample is at most its bucket's chosen peak (so no spike is hidden)
+    step = length / buckets
+    for s in inside:
+        k = min(buckets - 1, int((s.at - begin).total_seconds() / step))
+        in_bucket = [p for p in peaks if min(buckets - 1, int((p.at - begin).total_seconds() / step)) == k]
+        assert in_bucket and s.bytes <= max(p.bytes for p in in_bucket)

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from tui.screens.dashboard import DashboardScreen
-from tui.session import LOW_BANDWIDTH_INTERVALS, NORMAL_INTERVALS, SourceSet
+from tui.session import LIVE_INTERVALS, LOW_BANDWIDTH_INTERVALS, NORMAL_INTERVALS, SourceSet
 
 
 class IncidentApp(App[None]):
@@ -42,7 +42,8 @@ class IncidentApp(App[None]):
         self._retry_cap = retry_cap
         self.sources = sources
         self._incident_id = incident_id
-        default_workload, default_incident = LOW_BANDWIDTH_INTERVALS if sources.low_bandwidth else NORMAL_INTERVALS
+        default_workload, default_incident = (LOW_BANDWIDTH_INTERVALS if sources.low_bandwidth
+                                              else LIVE_INTERVALS if sources.mode == "live" else NORMAL_INTERVALS)
         self._intervals = (
             default_workload if workload_interval is None else workload_interval,
             default_incident if incident_interval is None else incident_interval,

@@ -18,6 +18,13 @@ from widgets.timeline import TimelineTable
 if TYPE_CHECKING:
     from tui.screens.dashboard import DashboardScreen
 
+DISPLAY_POINTS = 1024
+"""Points handed to the memory graph before its width is known."""
+
+
+def display_points(width: int) -> int:
+    """Points worth handing a graph ``width`` cells wide: two per cell (braille), at least 20."""
+    return max(2 * width, 20) if width > 0 else DISPLAY_POINTS
 MEMORY_WINDOWS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=12))
 """Stretches of history the memory graph can draw; ``w`` cycles through them."""
 
@@ -57,8 +64,11 @@ class DashboardViews:
         # session fills the graph instead of hugging its right edge.
         observed = now - self._history.first.at if self._history else timedelta(0)
         window = min(MEMORY_WINDOWS[self.memory_window], max(timedelta(minutes=1), observed))
+        self._memory_column = self._column_at(now, window)
         self.query_one(MemoryGraph).view = MemoryView(
-            samples=self._history.since(now - window),
+            # The graph never draws more points than it has columns: hand it each stretch's peak
+            # (and the newest sample), not twelve hours of samples.
+            samples=self._history.peaks(now - window, now, display_points(self.query_one(MemoryGraph).size.width)),
             window=window,
             limit_bytes=info.limit_bytes if info else None,
             now=now,
@@ -70,6 +80,18 @@ class DashboardViews:
             notes=(*(info.notes if info else ()), *self._history_notes()),
             ascii_only=self.sources.low_bandwidth,
         )
+
+    def _column_at(self: DashboardScreen, now: datetime, window: timedelta) -> int:
+        """Which graph column ``now`` falls in (a braille column is half a cell wide)."""
+        cells = max(self.query_one(MemoryGraph).size.width, 10)
+        return int(now.timestamp() / max(window.total_seconds() / (2 * cells), 0.001))
+
+    def _memory_column_moved(self: DashboardScreen) -> bool:
+        """Whether the graph's right edge has moved since it was last drawn."""
+        graph = self.query_one(MemoryGraph).view
+        if graph is None:
+            return True
+        return self._column_at(datetime.now(timezone.utc), graph.window) != self._memory_column
 
     def _history_notes(self: DashboardScreen) -> tuple[str, ...]:
         """What the memory pane says about the history upstream (Prometheus), when it is failing."""
