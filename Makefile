@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test install test-tools bench soak reliability clean
+.PHONY: demo test install test-tools bench soak reliability perf clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ bench: $(STAMP)
 # 30 minutes of the real demo dashboard with the worker crash-looping; app RSS and CPU every 10 s.
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py --markdown docs/SOAK.md
+
+# Start-up, idle CPU, redraw, RSS, API load, time to root cause, terminal bytes; then docs/PERFORMANCE.md.
+perf: $(STAMP) test-tools
+	$(BIN)/python bench/perf_app.py --json bench/results/perf_app.json
+	$(BIN)/python bench/perf_api.py --json bench/results/perf_api.json
+	$(BIN)/python bench/perf_analysis.py --json bench/results/perf_analysis.json
+	$(BIN)/python bench/perf_terminal.py --json bench/results/perf_terminal.json
+	$(BIN)/python bench/performance_report.py --markdown docs/PERFORMANCE.md
 
 # Every upstream x every fault against the live dashboard; writes the table to docs/RELIABILITY.md.
 reliability: $(STAMP) test-tools

@@ -8,6 +8,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from analysis.model import Incident
 from tui.screens.dashboard import DashboardScreen
 from tui.session import LIVE_INTERVALS, LOW_BANDWIDTH_INTERVALS, NORMAL_INTERVALS, SourceSet
 
@@ -24,6 +25,7 @@ class IncidentApp(App[None]):
         sources: SourceSet,
         *,
         incident_id: str | None = None,
+        incident: Incident | None = None,
         workload_interval: float | None = None,
         incident_interval: float | None = None,
         retry_cap: float | None = None,
@@ -33,6 +35,7 @@ class IncidentApp(App[None]):
         Args:
             sources: Where everything comes from; ``sources.low_bandwidth`` picks the slow-link mode.
             incident_id: The incident to open; the newest open one when ``None``.
+            incident: That incident as already read (live mode picked it), shown at once.
             workload_interval: Seconds between workload reads; when ``None``, the mode's
                 (:data:`tui.session.NORMAL_INTERVALS` or :data:`tui.session.LOW_BANDWIDTH_INTERVALS`).
             incident_interval: Seconds between incident reads; the mode's when ``None``.
@@ -42,6 +45,7 @@ class IncidentApp(App[None]):
         self._retry_cap = retry_cap
         self.sources = sources
         self._incident_id = incident_id
+        self._incident = incident
         default_workload, default_incident = (LOW_BANDWIDTH_INTERVALS if sources.low_bandwidth
                                               else LIVE_INTERVALS if sources.mode == "live" else NORMAL_INTERVALS)
         self._intervals = (
@@ -58,6 +62,7 @@ class IncidentApp(App[None]):
         return DashboardScreen(
             self.sources,
             incident_id=self._incident_id,
+            incident=self._incident,
             workload_interval=workload_interval,
             incident_interval=incident_interval,
             **({} if self._retry_cap is None else {"retry_cap": self._retry_cap}),

@@ -154,17 +154,30 @@ async def _run_picker(incidents):
     return await IncidentPickerApp(incidents).run_async()
 
 
+def _import_kubernetes() -> None:
+    """Load the Kubernetes client (a third of a second or more), for the workload source to come."""
+    try:
+        import kubernetes.client  # noqa: F401
+    except ImportError:  # reported properly when the source is built
+        pass
+
+
 async def _live(args: argparse.Namespace) -> int:
     """Build the session and run the dashboard on this event loop (so PagerDuty's client stays on it)."""
+    import threading
+
+    # Import the Kubernetes client while PagerDuty is asked for the incident: the two overlap
+    # instead of adding up before the first frame.
+    threading.Thread(target=_import_kubernetes, name="import-kubernetes", daemon=True).start()
+    sources, incident = await open_live_session(args)
     from tui.app import IncidentApp
     from tui.live import close_sources
     from tui.logsetup import redacting_error_console
 
-    sources, incident = await open_live_session(args)
     if getattr(args, "low_bandwidth", False):
         sources = dataclasses.replace(sources, low_bandwidth=True)
     try:
-        app = IncidentApp(sources, incident_id=incident.id)
+        app = IncidentApp(sources, incident_id=incident.id, incident=incident)
         # Textual prints a crash's traceback with every frame's locals: mask the tokens among them.
         app.error_console = redacting_error_console()
         await app.run_async()

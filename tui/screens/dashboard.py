@@ -104,6 +104,7 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         sources: SourceSet,
         *,
         incident_id: str | None = None,
+        incident: Incident | None = None,
         workload_interval: float = 0.5,
         incident_interval: float = 2.0,
         retry_cap: float = DEFAULT_CAP,
@@ -113,6 +114,7 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         Args:
             sources: Where everything comes from.
             incident_id: The incident to show; the newest open one when ``None``.
+            incident: That incident as already read, shown until the first poll answers.
             workload_interval: Seconds between workload reads.
             incident_interval: Seconds between incident reads.
             retry_cap: Longest backoff between attempts at a failing upstream (unless it asks for more).
@@ -120,6 +122,7 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         super().__init__()
         self.sources = sources
         self._incident_id = incident_id
+        self._initial_incident = incident
         self._workload_interval = workload_interval
         self._incident_interval = incident_interval
         self._history = MemoryHistory(HISTORY_SAMPLES, resolution=HISTORY_RESOLUTION)
@@ -160,6 +163,8 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         self.set_class(self.sources.low_bandwidth, "-low-bandwidth")
         self.call_after_refresh(self._update_pane_titles)
         self._update_header()
+        if self._initial_incident is not None:
+            self.incident = self._initial_incident  # the header has it before the first poll returns
         self._tick_workload()
         self._tick_incident()
         self.workload_timer = self.set_interval(self._workload_interval, self._tick_workload)

@@ -41,7 +41,9 @@ class DashboardViews:
         anchor = self._oom_kills[0].at if self._oom_kills else self.incident.created_at
         self._investigating = True
         self.query_one(SuspectPane).status_note = "ranking the changes before the first OOM kill..."
-        self.run_investigation(anchor)
+        # After the next refresh: the first frame with data is drawn before the analysis (and the
+        # C parser it imports) competes with it for the interpreter.
+        self.call_after_refresh(self.run_investigation, anchor)
 
     def _update_header(self: DashboardScreen) -> None:
         """Hand the header its view."""
