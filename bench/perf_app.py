@@ -307,21 +307,20 @@ def main(argv: list[str] | None = None) -> int:
             times = startup_runs(live, env, runs)
             rows.append(measure("start-up to first data frame, live (loopback)", statistics.median(times), "s", 1.0,
                                 f"median of {len(times)} runs ({', '.join(f'{t:.2f}' for t in times)}); PagerDuty "
-                                "and GitHub behind Prism, kmock. Sequential: interpreter, CLI and tui.app imports; "
-                                "the incident picked (1 PagerDuty GET); kubernetes imported and its client built; "
-                                "Textual start; then the incident re-read with its log and change events (3 GETs) "
-                                "and the workload read (pods, metrics, events, ReplicaSet get and list: 6 calls) "
-                                "before either pane shows data. Prism's first validation of a route adds seconds "
+                                "and GitHub behind Prism, kmock. Sequential: interpreter and CLI; the incident "
+                                "picked (1 PagerDuty GET, the Kubernetes client imported meanwhile); its client "
+                                "built; Textual start (the header shows the picked incident); then the workload "
+                                "read (pods, metrics, events, ReplicaSets) before the memory pane has a value. "
+                                "Prism's first validation of a route adds seconds "
                                 "to the first run" + (LIVE_START_FIX if statistics.median(times) >= 1 else "")))
             rows.append(heavy_row("live", live, env, work))
             cpu = idle_cpu(live, env, 10.0, idle)
             what_if = idle_cpu(live, {**env, "PERF_WORKLOAD_INTERVAL": "2"}, 10.0, idle, ("-c", WRAPPER))
             rows.append(measure("idle CPU, live dashboard, one incident", cpu or float("nan"), "% of one core", 3.0,
-                                f"{idle:.0f} s after a 10 s warm-up at default intervals (workload 0.5 s, incident "
-                                f"2 s); nothing pressed. With the workload read every 2 s instead: {what_if:.1f}%. "
-                                "Every workload poll hands the memory pane a new view (its right edge moved), so "
-                                "the plot is rebuilt and re-rendered twice a second although metrics-server gives "
-                                "a new sample every 5 s at most" + (REDRAW_FIX if (cpu or 99) >= 3 else "")))
+                                f"{idle:.0f} s after a 10 s warm-up at live mode's default intervals (workload "
+                                f"2 s, incident 2 s); nothing pressed (a second run pinned at 2 s: {what_if:.1f}%). "
+                                "The memory pane is redrawn when a sample arrives (metrics-server: every 5 s at "
+                                "most) or its right edge moves by a column" + (REDRAW_FIX if (cpu or 99) >= 3 else "")))
     for module in ("tui.app", "kubernetes.client", "github", "pycparser.c_parser", "tui.investigation"):
         rows.append(measure(f"import time, {module}", import_ms(module), "ms", None,
                             "python -X importtime, cumulative, fresh interpreter"))
@@ -331,11 +330,9 @@ def main(argv: list[str] | None = None) -> int:
                         f"VmHWM of a fresh headless Pilot run at 160x48 (tests/static_sources plus a history "
                         f"source answering 43,200 samples at 1 s; {kept} samples kept), 12 h span shown for 23 s"))
     rows.append(measure("idle CPU, 12-hour history on the 12-hour span", cpu, "% of one core", 3.0,
-                        "same run, 20 s with nothing pressed: every workload poll (0.5 s) rebuilds the view and "
-                        "redraws the graph from every sample (headless: no terminal output)"
-                        + ("; MISSED: the frame cost above; the proposed downsampling fixes it, and the "
-                           "12-hour span needs no redraw more often than one bucket (135 s at 160 columns)"
-                           if cpu >= 3 else "")))
+                        "same run, 20 s with nothing pressed: the graph is redrawn only when its right edge "
+                        "moves by a column (135 s at 160 columns on the 12-hour span), from each column's peak "
+                        "(headless: no terminal output)" + ("; MISSED" if cpu >= 3 else "")))
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result = {"machine": info, "date": datetime.now(UTC).isoformat(timespec="seconds"), "measures": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)

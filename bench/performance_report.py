@@ -34,6 +34,13 @@ def _figure(value: Any, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _machine(info: Any) -> str:
+    """The machine line, whether a benchmark wrote it as text or as a mapping."""
+    if isinstance(info, dict):
+        return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in info.items())
+    return str(info or "an unknown machine")
+
+
 def _cell(text: Any) -> str:
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
@@ -51,7 +58,7 @@ def render(results: dict[str, dict[str, Any]]) -> str:
         if data is None:
             lines += ["Not run yet.", ""]
             continue
-        lines += [f"Measured on {data.get('machine', 'unknown machine')}, {data.get('date', 'unknown date')}.", "",
+        lines += [f"Measured on {_machine(data.get('machine'))}, {data.get('date', 'unknown date')}.", "",
                   "| measure | measured | target | met | note |", "|---|---|---|---|---|"]
         for row in data.get("measures", []):
             target = row.get("target")
