@@ -39,6 +39,7 @@ if __package__ in (None, ""):  # run as a script: make the ``bench`` package imp
 from analysis.c_leaks import analyze_preprocessed
 from analysis.diffs import changed_lines
 from analysis.model import AnalysisResult
+from bench.perf_rows import measure
 from bench.perf_corpus import (
     CULPRIT_FUNCTION,
     busy_repository,
@@ -71,11 +72,6 @@ def median_seconds(action: Callable[[], T], runs: int) -> tuple[float, T]:
     return statistics.median(times), result
 
 
-def measure(name: str, value: float, unit: str, target: float | None, note: str) -> dict[str, Any]:
-    """One entry of ``measures``; ``met`` is None when there is no target."""
-    met = None if target is None else value < target
-    return {"name": name, "value": round(value, 3), "unit": unit, "target": target, "met": met,
-            "note": note}
 
 
 def incremental_measures(scratch: Path, runs: int) -> list[dict[str, Any]]:

@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 import pytest
 
+from bench.perf_rows import measure  # noqa: E402 - after the path is set
+
 if TYPE_CHECKING:
     from tests.fakes.fault_proxy import FaultProxy
 
@@ -102,10 +104,6 @@ def window(before: dict[int, tuple[str, int, int]], after: dict[int, tuple[str, 
     return dict(rows)
 
 
-def measure(name: str, value: float, unit: str, target: float | None, note: str) -> dict[str, object]:
-    """One row of the results file (lower is better); ``met`` is ``None`` without a target."""
-    return {"name": name, "value": round(value, 3), "unit": unit, "target": target,
-            "met": None if target is None else value < target, "note": note}
 
 
 def results(per_upstream: dict[str, dict[str, list[int]]], seconds: float, *, busy_filtered: bool = False,

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 """The repository root."""
 sys.path.insert(0, str(ROOT))  # run as a script: make ``bench`` importable
 
+from bench.perf_rows import measure  # noqa: E402
 from bench.soak import TerminalDrain, machine_info, quit_app  # noqa: E402
 
 DEFAULT_JSON = ROOT / "bench" / "results" / "perf_terminal.json"
@@ -53,11 +54,6 @@ INCIDENT_MARK = r"(TRIGGERED)"
 """Text of the incident header once the incident is found."""
 
 
-def measure(name: str, value: float | None, unit: str, target: float | None, note: str) -> dict[str, object]:
-    """One row of the results file; ``met`` is ``None`` when there is no target (lower is better)."""
-    met = None if target is None or value is None else value <= target
-    return {"name": name, "value": None if value is None else round(value, 1), "unit": unit,
-            "target": target, "met": met, "note": note}
 
 
 def spawn_demo(state_dir: Path, speed: float, extra: list[str]) -> tuple[subprocess.Popen[bytes], int]:
