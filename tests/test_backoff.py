@@ -85,3 +85,14 @@ def test_permanent_failure_says_what_to_do_and_keeps_its_first_time() -> None:
     assert again.since == first.since and again.failures == 2
     assert re.fullmatch(r"GitHub rejected the token \(401\): check GITHUB_TOKEN "
                         r"\(since \d\d:\d\d:\d\d UTC, checking again in 30s\)", tracker.note("code"))
+
+
+def test_absolute_notes_name_the_retry_time_and_retry_now_makes_it_due() -> None:
+    clock = Clock()
+    tracker = StaleTracker(cap=60, clock=clock, rng=lambda: 0.999999, absolute_times=True)
+    tracker.failed("workload", "metrics API unreachable", interval=5.0)
+    assert re.fullmatch(r"stale since \d\d:\d\d:\d\d UTC, retrying at \d\d:\d\d:\d\d UTC: metrics API unreachable",
+                        tracker.note("workload"))
+    assert not tracker.due("workload")
+    tracker.retry_now("workload")
+    assert tracker.due("workload") and tracker.state("workload").failures == 1

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
 from tui.backoff import DEFAULT_CAP, RetryPolicy
 
@@ -31,16 +31,19 @@ class StaleTracker:
     """Remembers failing upstreams until they answer again, and spaces out their retries."""
 
     def __init__(self, *, cap: float = DEFAULT_CAP, clock: Callable[[], float] = time.monotonic,
-                 rng: Callable[[], float] = random.random) -> None:
+                 rng: Callable[[], float] = random.random, absolute_times: bool = False) -> None:
         """Start with every upstream healthy.
 
         Args:
             cap: Longest wait between attempts the backoff picks by itself.
             clock: Monotonic seconds (a parameter so the countdown can be tested without waiting).
             rng: Uniform [0, 1) source for the jitter.
+            absolute_times: Notes say ``retrying at HH:MM:SS UTC`` (true until the retry, so they
+                need no redraw every second: low-bandwidth mode) instead of ``retrying in Ns``.
         """
         self._failing: dict[str, Staleness] = {}
         self._cap, self._clock, self._rng = cap, clock, rng
+        self._absolute_times = absolute_times
 
     def failed(self, source: str, error: str, *, interval: float, retry_after: float | None = None,
                permanent: bool = False) -> Staleness:
@@ -69,6 +72,12 @@ class StaleTracker:
         """``source`` answered again; returns whether it had been failing."""
         return self._failing.pop(source, None) is not None
 
+    def retry_now(self, source: str) -> None:
+        """Make a failing ``source`` due now (the user asked to refresh); its failure count stays."""
+        state = self._failing.get(source)
+        if state is not None:
+            self._failing[source] = replace(state, next_attempt=self._clock())
+
     def due(self, source: str) -> bool:
         """Whether ``source`` may be asked now (healthy, or its backoff has run out)."""
         state = self._failing.get(source)
@@ -86,12 +95,17 @@ class StaleTracker:
         """What the pane says about a failing ``source``, else ``None``.
 
         A passing failure reads ``stale since HH:MM:SS UTC, retrying in Ns: error``; one that needs
-        the user reads ``error (since HH:MM:SS UTC, checking again in Ns)``, its message saying what to do.
+        the user reads ``error (since HH:MM:SS UTC, checking again in Ns)``, its message saying what
+        to do. With ``absolute_times``, ``in Ns`` becomes ``at HH:MM:SS UTC``.
         """
         state = self._failing.get(source)
         if state is None:
             return None
         wait = max(0.0, state.next_attempt - self._clock())
+        if self._absolute_times:
+            when = f"at {datetime.now(timezone.utc) + timedelta(seconds=round(wait)):%H:%M:%S} UTC"
+        else:
+            when = f"in {wait:.0f}s"
         if state.permanent:
-            return f"{state.error} (since {state.since:%H:%M:%S} UTC, checking again in {wait:.0f}s)"
-        return f"stale since {state.since:%H:%M:%S} UTC, retrying in {wait:.0f}s: {state.error}"
+            return f"{state.error} (since {state.since:%H:%M:%S} UTC, checking again {when})"
+        return f"stale since {state.since:%H:%M:%S} UTC, retrying {when}: {state.error}"

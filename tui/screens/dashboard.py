@@ -28,9 +28,10 @@ from analysis.model import (
 )
 from tui.backoff import DEFAULT_CAP
 from tui.screens.dashboard_actions import DashboardActions
-from tui.screens.dashboard_polling import DashboardPolling, RefreshableStaleTracker
+from tui.screens.dashboard_polling import DashboardPolling
 from tui.screens.dashboard_views import DashboardViews
 from tui.session import SourceSet
+from tui.staleness import StaleTracker
 from widgets.diff_view import AnnotatedDiffView
 from widgets.incident_header import IncidentHeader
 from widgets.memory_graph import MemoryGraph
@@ -139,7 +140,7 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         """Upstreams with a read under way: a tick never starts a second one."""
         self._memory_column = -1
         """The graph column of its right edge when last drawn (see ``_memory_column_moved``)."""
-        self._stale = RefreshableStaleTracker(cap=retry_cap, absolute_times=sources.low_bandwidth)
+        self._stale = StaleTracker(cap=retry_cap, absolute_times=sources.low_bandwidth)
 
     # ----- layout -------------------------------------------------------------------------
 

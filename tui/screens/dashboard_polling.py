@@ -10,7 +10,7 @@ threads or sockets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,6 @@ from analysis.model import (
     WorkloadInfo,
 )
 from tui.sources.base import SourceError
-from tui.staleness import StaleTracker
 from widgets.suspects import SuspectPane
 
 if TYPE_CHECKING:
@@ -37,39 +36,6 @@ if TYPE_CHECKING:
 
 HISTORY_LOOKBACK_HOURS = 12
 """How far back to load memory history (Prometheus) when the session starts."""
-
-
-class RefreshableStaleTracker(StaleTracker):
-    """The dashboard's stale tracker: a manual refresh can cut a backoff short, and in
-    low-bandwidth mode the notes name the clock time of the next attempt instead of counting down."""
-
-    def __init__(self, *, absolute_times: bool = False, **kwargs) -> None:
-        """Start with every upstream healthy.
-
-        Args:
-            absolute_times: Say ``retrying at HH:MM:SS UTC`` (true until the retry, so it needs no
-                redraw every second) instead of ``retrying in Ns``.
-            **kwargs: Passed to :class:`~tui.staleness.StaleTracker`.
-        """
-        super().__init__(**kwargs)
-        self._absolute_times = absolute_times
-
-    def retry_now(self, source: str) -> None:
-        """Make a failing ``source`` due now (the user asked to refresh); its failure count stays."""
-        state = self.state(source)
-        if state is not None:
-            self._failing[source] = replace(state, next_attempt=self._clock())
-
-    def note(self, source: str) -> str | None:
-        """The pane's note about ``source`` (see :meth:`StaleTracker.note`), else ``None``."""
-        state = self.state(source)
-        if state is None or not self._absolute_times:
-            return super().note(source)
-        wait = max(0.0, state.next_attempt - self._clock())
-        at = datetime.now(timezone.utc) + timedelta(seconds=round(wait))
-        if state.permanent:
-            return f"{state.error} (since {state.since:%H:%M:%S} UTC, checking again at {at:%H:%M:%S} UTC)"
-        return f"stale since {state.since:%H:%M:%S} UTC, retrying at {at:%H:%M:%S} UTC: {state.error}"
 
 
 def _failure(source: str, error: BaseException) -> DashboardPolling.SourceFailed:
@@ -227,8 +193,6 @@ class DashboardPolling:
     @work(group="history", exit_on_error=False)
     async def load_history(self: DashboardScreen, info: WorkloadInfo) -> None:
         """Load memory from before the session (async: Prometheus is an httpx client)."""
-        from datetime import timedelta
-
         assert self.sources.history is not None
         end = datetime.now(timezone.utc)
         try:
