@@ -125,3 +125,22 @@ def test_runs_are_not_bridged_across_a_gap_without_samples() -> None:
     assert split_at_gaps(points, 2.0) == [points[:3], points[3:]]
     assert split_at_gaps(points, 20.0) == [points]
     assert split_at_gaps([], 2.0) == []
+
+
+def test_samples_at_the_limit_and_at_a_kill_stay_visible() -> None:
+    # GIVEN a worker at 63 MiB of 64 (the limit's row) killed "now" (the kill line's column)
+    samples = tuple(MemorySample(NOW - timedelta(seconds=age), 63 * MIB, "cgroup-v1") for age in (4, 2, 0))
+    def braille(line: str) -> bool:
+        return any(0x2800 < ord(char) < 0x2900 for char in line)
+
+    for ascii_mode, drawn in ((True, lambda line: "*" in line), (False, braille)):
+        view = MemoryView(samples=samples, limit_bytes=64 * MIB, now=NOW, oom_kills=(NOW,), ascii_only=ascii_mode)
+        plot = Plot()
+        # WHEN the 5-minute graph is drawn at 78x14
+        draw_memory_plot(plot, view, 78, 14)
+        text = Plot.uncolorize(plot.build())
+        # THEN the samples are drawn over the limit line and the kill line, not hidden under them
+        limit_row = next(line for line in text.splitlines() if "limit 64 MiB" in line)
+        assert drawn(limit_row), text
+        # AND the kill at the right edge is labelled in full
+        assert "OOM" in text, text

@@ -182,18 +182,26 @@ def draw_memory_plot(plt: Plot, view: MemoryView, width: int, height: int) -> No
     plt.ylim(0, top)
     plt.xlabel("seconds before now")
     plt.ylabel("MiB")
+    # The limit and the OOM kills are drawn as series *before* the usage, so a sample in the
+    # limit's row or a kill's column stays visible: plotext's hline/vline would be drawn over it,
+    # hiding exactly the samples that matter most (the ones about to be killed).
+    if limit_mib is not None:
+        plt.plot([-window, 0], [limit_mib, limit_mib], marker="─", color="red")
+    kills = [offset for offset in ((killed - view.now).total_seconds() for killed in view.oom_kills)
+             if -window <= offset <= 0]
+    for offset in kills:
+        plt.plot([offset, offset], [0, top], marker="│", color="red")
     # A container that is down (back-off, restart) has no samples; draw each run on its own so
     # the gap stays empty instead of being bridged by a line that looks like a slow decline.
     for segment in split_at_gaps(points, max(2.0, 3 * window / max(width * 2, 10))):
         plt.plot([x for x, _ in segment], [y for _, y in segment], marker=marker, color="cyan")
     if limit_mib is not None:
-        plt.hline(limit_mib, "red")
         plt.text(f"limit {limit_mib:.0f} MiB", x=-window * 0.98, y=limit_mib * 1.06, color="red", alignment="left")
-    for killed in view.oom_kills:
-        offset = (killed - view.now).total_seconds()
-        if -window <= offset <= 0:
-            plt.vline(offset, "red")
-            plt.text("OOM", x=offset, y=top * 0.93, color="red", alignment="center")
+    for offset in kills:
+        # Labels sit in the top row, above the limit, and lean away from the right frame so a
+        # kill at "now" still reads "OOM" rather than being clipped to "OO".
+        alignment = "right" if offset > -window * 0.05 else "center"
+        plt.text("OOM", x=offset, y=top * 0.99, color="red", alignment=alignment)
     for restarted in view.restarts:
         offset = (restarted - view.now).total_seconds()
         if -window <= offset <= 0:
