@@ -37,6 +37,7 @@ from tui.config import ServiceMapping
 from tui.sources import kubernetes_parse as parse
 from tui.sources.base import NotFoundError, SourceError
 from tui.sources.kubernetes_client import build_api_client, call_api
+from tui.sources.kubernetes_requests import KubernetesRequests
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,6 @@ class KubernetesWorkloadSource:
         Raises:
             SourceError: No usable kubeconfig or in-cluster configuration.
         """
-        from kubernetes import client
-
         self.service = service
         self.sample_interval = sample_interval
         self.refresh_interval = refresh_interval
@@ -91,9 +90,9 @@ class KubernetesWorkloadSource:
         self._api = api_client if api_client is not None else build_api_client(context)
         self._context = context
         self._host = str(self._api.configuration.host)
-        self._core = client.CoreV1Api(self._api)
-        self._apps = client.AppsV1Api(self._api)
-        self._custom = client.CustomObjectsApi(self._api)
+        # Not CoreV1Api/AppsV1Api: importing those generated classes costs a second before the
+        # first frame (see kubernetes_requests); the requests go through the same ApiClient.
+        self._requests = KubernetesRequests(self._api)
         self._lock = threading.RLock()
         self._closed = threading.Event()
         self._watch_enabled, self._watch_synced = watch, False
@@ -172,7 +171,7 @@ class KubernetesWorkloadSource:
             if deployment_name is not None:
                 # Only the Deployment's own ReplicaSets (they share its selector): listing the whole
                 # namespace every refresh would cost the API server (and a slow link) far more.
-                listed = self._call(lambda: self._apps.list_namespaced_replica_set(
+                listed = self._call(lambda: self._requests.list_namespaced_replica_set(
                     ns, label_selector=selector, _request_timeout=self.request_timeout), "list", "replicasets")
                 found = parse.deployments(listed.items or [], deployment_name, container)
         with self._lock:
@@ -184,7 +183,7 @@ class KubernetesWorkloadSource:
     def _owner_deployment(self, replica_set_name: str) -> tuple[str | None, str | None]:
         """The Deployment owning a ReplicaSet and its label selector, read once per ReplicaSet."""
         if replica_set_name not in self._owners:
-            owner = self._call(lambda: self._apps.read_namespaced_replica_set(
+            owner = self._call(lambda: self._requests.read_namespaced_replica_set(
                 replica_set_name, self.service.namespace, _request_timeout=self.request_timeout),
                 "get", "replicasets")
             self._owners[replica_set_name] = (parse.controller_of(owner, "Deployment"),
@@ -196,7 +195,7 @@ class KubernetesWorkloadSource:
     def previous_logs(self, lines: int = 200) -> str:
         """The last ``lines`` lines of the previous (killed) run of the container."""
         pod = self._pod()
-        return str(self._call(lambda: self._core.read_namespaced_pod_log(
+        return str(self._call(lambda: self._requests.read_namespaced_pod_log(
             pod.metadata.name, self.service.namespace, container=self.service.container,
             previous=True, tail_lines=lines, _request_timeout=self.request_timeout), "get", "pods/log"))
 
@@ -239,7 +238,7 @@ class KubernetesWorkloadSource:
                                                 or datetime.min.replace(tzinfo=UTC), pod.metadata.name))
 
     def _list_pods(self) -> Any:
-        return self._call(lambda: self._core.list_namespaced_pod(
+        return self._call(lambda: self._requests.list_namespaced_pod(
             self.service.namespace, label_selector=self.service.selector,
             _request_timeout=self.request_timeout), "list", "pods")
 
@@ -270,11 +269,11 @@ class KubernetesWorkloadSource:
                 self._replace_pods(listed)
                 with self._lock:
                     self._watch_synced = True
-                    self._watch = watcher = watch.Watch()
+                    self._watch = watcher = watch.Watch(return_type="V1Pod")
                 if self._closed.is_set():
                     break
                 for event in watcher.stream(
-                    self._core.list_namespaced_pod, self.service.namespace, label_selector=self.service.selector,
+                    self._requests.list_namespaced_pod, self.service.namespace, label_selector=self.service.selector,
                     resource_version=listed.metadata.resource_version if listed.metadata else None,
                     _request_timeout=(self.request_timeout[0], WATCH_READ_TIMEOUT),
                 ):
@@ -326,7 +325,7 @@ class KubernetesWorkloadSource:
             return
         pod = self._pod()
         name = pod.metadata.name
-        listed = self._call(lambda: self._core.list_namespaced_event(
+        listed = self._call(lambda: self._requests.list_namespaced_event(
             self.service.namespace, field_selector=f"involvedObject.name={name}",
             _request_timeout=self.request_timeout), "list", "events")
         with self._lock:
@@ -344,7 +343,7 @@ class KubernetesWorkloadSource:
         sample: MemorySample | None = None
         failures: list[str] = []
         try:
-            metrics = self._call(lambda: self._custom.get_namespaced_custom_object(
+            metrics = self._call(lambda: self._requests.get_namespaced_custom_object(
                 "metrics.k8s.io", "v1beta1", ns, "pods", name, _request_timeout=self.request_timeout),
                 "get", "pods.metrics.k8s.io", passthrough=(404, 503, 403))
             sample = parse.metrics_sample(metrics, container)
@@ -359,7 +358,7 @@ class KubernetesWorkloadSource:
         node = pod.spec.node_name if pod.spec else None
         if sample is None and node:
             try:
-                response = self._call(lambda: self._core.connect_get_node_proxy_with_path(
+                response = self._call(lambda: self._requests.connect_get_node_proxy_with_path(
                     node, "stats/summary", _preload_content=False, _request_timeout=self.request_timeout),
                     "get", "nodes/proxy", passthrough=(404, 503, 403))
                 sample = parse.summary_sample(json.loads(response.data), ns, name, container)
