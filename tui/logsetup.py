@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sys
+import time
 import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -33,6 +34,9 @@ MASK = "***"
 """What a secret is replaced with."""
 SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 """Where Kubernetes mounts a pod's service-account token."""
+_STARTED = time.monotonic()
+"""When the CLI began (this module is imported before any command runs): start-up milestones are
+counted from here."""
 _MIN_SECRET_LENGTH = 6
 """Shorter values are not masked literally: masking ``abc`` everywhere would garble the log, and
 such a value cannot be a real credential anyway (the patterns below still catch it in headers)."""
@@ -211,6 +215,15 @@ def configure_debug_log(path: Path, redactor: Redactor | None = None) -> logging
     logging.captureWarnings(True)
     logging.getLogger("incident_tui").debug("debug log started, pid %d, argv %s", os.getpid(), sys.argv)
     return handler
+
+
+def startup_milestone(name: str) -> None:
+    """Note in the debug log how long after the CLI began ``name`` was reached (``incident_tui.startup``).
+
+    Costs nothing without ``--debug-log``; with it, a slow start on a jump host shows which step took
+    the time (the PagerDuty read, building the sources, Textual, the first workload read).
+    """
+    logging.getLogger("incident_tui.startup").debug("%s after %.3f s", name, time.monotonic() - _STARTED)
 
 
 def remove_debug_log(handler: logging.Handler) -> None:

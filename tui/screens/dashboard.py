@@ -27,6 +27,7 @@ from analysis.model import (
     WorkloadInfo,
 )
 from tui.backoff import DEFAULT_CAP
+from tui.logsetup import startup_milestone
 from tui.screens.dashboard_actions import DashboardActions
 from tui.screens.dashboard_polling import DashboardPolling
 from tui.screens.dashboard_views import DashboardViews
@@ -161,6 +162,7 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
 
     def on_mount(self) -> None:
         """Start polling and draw the first frame."""
+        startup_milestone("dashboard mounted")
         self.set_class(self.sources.low_bandwidth, "-low-bandwidth")
         self.call_after_refresh(self._update_pane_titles)
         self._update_header()
@@ -217,20 +219,25 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
     @on(DashboardPolling.WorkloadPolled)
     def store_workload_snapshot(self, message: DashboardPolling.WorkloadPolled) -> None:
         """Keep the new samples and state, redraw the memory pane and the timeline."""
-        self._answered("workload")
+        # Events None: the first read's early snapshot; that read is still under way (in flight).
+        events_read = message.events is not None
+        if events_read:
+            self._answered("workload")
         first = self._info is None
+        if first:
+            startup_milestone("first workload snapshot (memory and state)")
         # On a slow link the pane is redrawn only when something it shows changed: a poll with no
         # new sample (a container in back-off) costs no bytes.
         changed = (first or bool(message.samples) or message.info != self._info
                    or message.container != self._container or message.oom_kills != self._oom_kills
-                   or message.events != self._workload_events)
+                   or (events_read and message.events != self._workload_events))
         self._info = message.info
         self._history.extend(message.samples)
         if first:
             self._tick_workload()  # start the history load now rather than a tick later
         self._container = message.container
         self._oom_kills = message.oom_kills
-        if message.events != self._workload_events:
+        if message.events is not None and message.events != self._workload_events:
             self._workload_events = message.events
             self._update_timeline()
         # Otherwise also when the graph's right edge has moved by a column: redrawing a picture

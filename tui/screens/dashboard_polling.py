@@ -59,8 +59,8 @@ class DashboardPolling:
         """Samples newer than the last one the screen has."""
         container: ContainerState
         """Current container state."""
-        events: tuple[TimelineEntry, ...]
-        """All workload events so far."""
+        events: tuple[TimelineEntry, ...] | None
+        """All workload events so far; ``None`` in the first read's early snapshot (events follow)."""
         oom_kills: tuple[OomKill, ...]
         """All OOM kills so far."""
 
@@ -158,13 +158,16 @@ class DashboardPolling:
         workload = self.sources.workload
         last = self._history.last.at if self._history else None
         try:
-            message = self.WorkloadPolled(
-                info=workload.describe(),
-                samples=tuple(workload.memory_since(last)),
-                container=workload.container_state(),
-                events=tuple(workload.events()),
-                oom_kills=tuple(workload.oom_kills()),
-            )
+            info = workload.describe()
+            samples = tuple(workload.memory_since(last))
+            container = workload.container_state()
+            if self._info is None:
+                # The first read posts the memory pane's value before events and ReplicaSets are
+                # listed (two more round trips): the number is on screen while they are read.
+                self.post_message(self.WorkloadPolled(info, samples, container, None, tuple(workload.oom_kills())))
+                samples = ()
+            message = self.WorkloadPolled(info, samples, container, tuple(workload.events()),
+                                          tuple(workload.oom_kills()))
         except Exception as error:  # any upstream failure makes the pane stale, never the app crash
             self.post_message(_failure("workload", error))
             return
