@@ -11,7 +11,7 @@ PagerDuty and GitHub fakes behind ``prism proxy --errors``, kmock, a real Promet
 :class:`~tests.fakes.fault_proxy.FaultProxy` (no fault injected) sits in front of each and counts
 requests and bytes on the wire: request line, headers and body each way, watch streams included.
 The sources are built as :func:`tui.live.build_live_sources` builds them, with default intervals
-(workload read every 0.5 s: metrics at most every 5 s, events and ReplicaSets every 10 s, pods by
+(workload read every 2 s: metrics at most every 5 s, events and ReplicaSets every 10 s, pods by
 watch; the incident every 2 s). After a warm-up (first data, the investigation done, then 15 s
 more) nothing is pressed for ``--minutes``; requests per minute and bytes per second per upstream
 are the deltas over that window. This is pytest only for its fixtures: nothing here asserts speed.

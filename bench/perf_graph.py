@@ -114,7 +114,7 @@ async def main():
         await pilot.press("w", "w")  # the 12-hour span: every sample drawn
         await pilot.pause(3)
         cpu, wall = time.process_time(), time.monotonic()
-        await pilot.pause(20)  # idle: the workload poll redraws the pane every 0.5 s
+        await pilot.pause(20)  # idle: the workload is read every second; the pane redraws when a column fills
         cpu = 100 * (time.process_time() - cpu) / (time.monotonic() - wall)
         print(len(app.screen._history), app.screen.memory_window, f"{cpu:.2f}")
     hwm = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM"))

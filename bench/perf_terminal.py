@@ -146,7 +146,7 @@ def measures(normal: dict[str, object], low: dict[str, object], seconds: float, 
     normal_rate, low_rate = per_minute(normal), per_minute(low)
     return [
         measure("terminal output, normal mode", normal_rate, "bytes/min", None,
-                f"{setup}. Memory read every 0.5 s, incident every 2 s, braille graph. Bytes per 10 s: "
+                f"{setup}. Memory read every 1 s, incident every 2 s, braille graph. Bytes per 10 s: "
                 f"{normal['per_10s']}; start-up wrote {normal['startup_bytes']} bytes; incident {normal['incident']} "
                 f"when counting began; {normal['ended']}. "
                 "The issue sets no target for normal mode."),

@@ -334,7 +334,7 @@ def markdown(results: dict[str, object], summary: dict[str, object]) -> str:
         "(the machine is shared; CPU time is the app's own, but contention slows its frames)",
         f"- memory limit enforced by: {results.get('limit_mechanism_on_screen')}; app: {results['app_exit']}",
         "- measured: the app process's own `VmRSS` and user+system CPU time (all its threads; not the worker)",
-        f"- exercised: the four-pane dashboard redrawing on every workload poll (0.5 s) and incident poll (2 s), "
+        f"- exercised: the four-pane dashboard redrawing on workload polls (1 s) and incident polls (2 s), "
         f"the worker OOM-killed and restarted with CrashLoopBackOff at demo speed {results['speed']:g} "
         f"(back-off capped at {300 / float(results['speed']):g} s), the first kill's incident investigated",
         "",

@@ -30,7 +30,7 @@ from widgets.incident_header import IncidentHeader
 from widgets.memory_graph import MemoryGraph, MemoryPlot, MemoryView, ascii_only, draw_memory_plot
 
 WINDOW = 4.0
-"""Seconds of quiet watched after start-up: eight normal workload reads, none in low-bandwidth
+"""Seconds of quiet watched after start-up: four normal workload reads, none in low-bandwidth
 mode (its reads are 5 s apart); the assertion is about reads that must not happen, so it needs a
 span of time rather than a condition."""
 BRAILLE = range(0x2800, 0x2900)
@@ -118,7 +118,7 @@ async def test_low_bandwidth_reads_are_far_apart_and_ctrl_r_reads_every_upstream
         before = workload.calls["container_state"], incidents.calls["open_incidents"]
         # WHEN it runs for the window
         await run_for(pilot, WINDOW)
-        # THEN neither upstream was asked again (normal mode asks the workload about eight times)
+        # THEN neither upstream was asked again (normal mode asks the workload about four times)
         assert workload.calls["container_state"] - before[0] <= 1  # one if start-up ran late into the 5 s
         assert incidents.calls["open_incidents"] == before[1]
         # WHEN ctrl+r is pressed
@@ -145,9 +145,9 @@ async def test_normal_mode_is_unchanged(demo: DemoRun) -> None:
         before = workload.calls["container_state"], incidents.calls["open_incidents"]
         # WHEN it runs for the same window
         await run_for(pilot, WINDOW)
-        # THEN the workload is read every half second and the incident every two (timers may slip
-        # on a busy machine, never speed up)
-        assert workload.calls["container_state"] - before[0] >= 4
+        # THEN the workload is read every second and the incident every two (timers may slip on a
+        # busy machine, never speed up; low-bandwidth mode reads at most once in this window)
+        assert workload.calls["container_state"] - before[0] >= 2
         assert incidents.calls["open_incidents"] - before[1] >= 1
         # AND the graph is braille, the header has no low-bandwidth label, there is no refresh key
         graph = screen.query_one(MemoryGraph)

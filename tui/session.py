@@ -10,9 +10,10 @@ from typing import Protocol
 from analysis.model import PullRequest
 from tui.sources.base import CodeSource, IncidentSource, MemoryHistorySource, WorkloadSource
 
-NORMAL_INTERVALS = (0.5, 2.0)
-"""Seconds between workload reads and between incident reads, normally (the demo samples its
-worker's cgroup twice a second)."""
+NORMAL_INTERVALS = (1.0, 2.0)
+"""Seconds between workload reads and between incident reads, normally. The demo samples its
+worker's cgroup twice a second, and a read returns every sample since the last one, so reading
+once a second loses none; the memory pane is drawn at most once a second anyway."""
 LIVE_INTERVALS = (2.0, 2.0)
 """The same in live mode: metrics-server resolves memory every 10-60 s and the Kubernetes source
 samples it every 5 s, so reading the workload every 2 s loses nothing and keeps the app under 2%
