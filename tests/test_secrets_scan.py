@@ -277,6 +277,9 @@ async def test_the_live_flow_shows_writes_and_logs_no_token(
     assert f"/incidents/{OPEN_INCIDENT}" in log and "/git/blobs" in log and "/api/v1/namespaces/default/pods" in log
     assert "headers={'Authorization': 'Token token=***'}" in log and "Bearer ***" in log
     assert "request with *** failed" in log and "Traceback" in log
+    # AND the dashboard's start-up steps, with their times, for a slow start to be explained
+    assert re.search(r"incident_tui\.startup: dashboard mounted after \d+\.\d{3} s", log)
+    assert "incident_tui.startup: first workload snapshot (memory and state) after" in log
     assert_clean("the debug log", log)
 
 

@@ -19,6 +19,7 @@ from textual_plotext import Plot, PlotextPlot
 from analysis.display_text import printable
 from analysis.memory import MIB, downsample_max, format_bytes, summarize
 from analysis.model import ContainerState, MemorySample
+from widgets.plot_text import figure_text
 
 
 @dataclass(frozen=True)
@@ -229,11 +230,20 @@ class MemoryPlot(PlotextPlot):
     """The snapshot to draw."""
 
     def render(self):  # type: ignore[override]
-        """Draw the current view at the widget's size, then let textual-plotext render it."""
+        """Draw the current view at the widget's size and return it as text.
+
+        Sized and themed as textual-plotext's own ``render`` does, but the figure becomes text
+        straight from plotext's cell matrix (:func:`~widgets.plot_text.figure_text`) instead of
+        through ANSI escapes written and parsed again.
+        """
+        width, height = self.size.width, self.size.height
         if self.view is not None:
-            draw_memory_plot(self.plt, self.view, self.size.width, self.size.height)
-        rendered = super().render()
-        if self.view is not None and self.view.ascii_only and isinstance(rendered, Text):
+            draw_memory_plot(self.plt, self.view, width, height)
+        self.plt.plotsize(width, height)
+        self.plt._set_size(width, height)  # as textual-plotext does (its issue 5: resizing)
+        self.plt.theme(self._get_plotext_theme_name(self.app.theme))
+        rendered = figure_text(self.plt)
+        if self.view is not None and self.view.ascii_only:
             return ascii_only(rendered)
         return rendered
 
