@@ -11,8 +11,8 @@ PagerDuty and GitHub fakes behind ``prism proxy --errors``, kmock, a real Promet
 :class:`~tests.fakes.fault_proxy.FaultProxy` (no fault injected) sits in front of each and counts
 requests and bytes on the wire: request line, headers and body each way, watch streams included.
 The sources are built as :func:`tui.live.build_live_sources` builds them, with default intervals
-(workload read every 2 s: metrics at most every 5 s, events and ReplicaSets every 10 s, pods by
-watch; the incident every 2 s). After a warm-up (first data, the investigation done, then 15 s
+(workload read every 2 s: metrics at most every 5 s, events every 10 s, ReplicaSets on a rollout or
+every 5 minutes, pods by watch; the incident every 2 s). After a warm-up (first data, the investigation done, then 15 s
 more) nothing is pressed for ``--minutes``; requests per minute and bytes per second per upstream
 are the deltas over that window. This is pytest only for its fixtures: nothing here asserts speed.
 """
@@ -66,9 +66,8 @@ REPLICASET_FIX = (
 KMOCK_IGNORES_SELECTOR = (
     "; no target here: the source lists ReplicaSets with the Deployment's label selector, which kmock ignores "
     "(TESTING.md), so this row is the cost of an unfiltered list, not the app's: a real API server answers the "
-    "Deployment's own ReplicaSets, as in the seeded scenario. Still open: the list is repeated every 10 s; "
-    "listing again only when the pod's controlling ReplicaSet changes (a rollout, seen by the watch) or every "
-    "5 minutes would remove 6 requests a minute")
+    "Deployment's own ReplicaSets, as in the seeded scenario. The list is made again only when the pod's "
+    "controlling ReplicaSet changes (a rollout, seen by the watch) or every 5 minutes")
 """The busy-namespace caveat when the ReplicaSet list carries a label selector."""
 KINDS = (("watch pods", r"/pods\?.*watch=true"), ("list pods", r"/namespaces/[^/]+/pods\?"),
          ("metrics-server pod", r"/apis/metrics\.k8s\.io/"), ("kubelet summary", r"/proxy/stats/summary"),

@@ -22,6 +22,7 @@ from tests.fixtures_kubernetes import (
     MIB,
     MULTI,
     MULTI_POD,
+    OLD_RS,
     NOMETRICS,
     OOM_FINISHED,
     OOM_STARTED,
@@ -178,7 +179,7 @@ def test_deployments_come_from_the_deployments_replica_sets(make_source: SourceF
     assert CURRENT_RS in rollouts[1].description and rollouts[0].at < rollouts[1].at
 
 
-def test_rollouts_list_only_the_deployments_replica_sets_and_read_the_owner_once(
+def test_rollouts_list_only_the_deployments_replica_sets_again_only_after_a_rollout(
     kube: KubeCluster, tmp_path: Path
 ) -> None:
     from tests.fakes.fault_proxy import FaultProxy
@@ -189,16 +190,29 @@ def test_rollouts_list_only_the_deployments_replica_sets_and_read_the_owner_once
     source = KubernetesWorkloadSource(WORKER, api_client=api_client_for(write_kubeconfig(tmp_path / "kc", proxy.url)),
                                       sample_interval=0, refresh_interval=0)
     try:
-        # WHEN rollouts are read three times
+        def lists() -> list[str]:
+            return [r.path for r in proxy.requests() if r.path.split("?")[0].endswith("/replicasets")]
+
+        # WHEN rollouts are read three times (no refresh interval)
         for _ in range(3):
             rollouts = source.deployments()
-        # THEN the ReplicaSets were listed with the Deployment's selector, not the whole namespace
-        lists = [r.path for r in proxy.requests() if r.path.split("?")[0].endswith("/replicasets")]
-        assert len(lists) == 3 and all("labelSelector=app%3Dworker-app" in path for path in lists), lists
-        # AND the pod's own ReplicaSet (to find its Deployment) was read once, not every refresh
+        # THEN the ReplicaSets were listed once, with the Deployment's selector, not the whole namespace
+        assert len(lists()) == 1 and "labelSelector=app%3Dworker-app" in lists()[0], lists()
+        # AND the pod's own ReplicaSet (to find its Deployment) was read once
         reads = [r.path for r in proxy.requests() if f"/replicasets/{CURRENT_RS}" in r.path]
         assert len(reads) == 1, reads
         assert [d.revision for d in rollouts] == ["1", "2"]
+        # WHEN the pod turns out to belong to another ReplicaSet (a rollout or a rollback)
+        from kubernetes import client
+
+        api = kube.client()
+        try:
+            client.CoreV1Api(api).patch_namespaced_pod(WORKER_POD, "default", {"metadata": {"ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": OLD_RS, "uid": "old-rs", "controller": True}]}})
+        finally:
+            api.close()
+        # THEN the ReplicaSets are listed again as soon as the source sees it
+        wait_for(lambda: source.deployments() is not None and len(lists()) == 2)
     finally:
         source.close()
         source._api.close()

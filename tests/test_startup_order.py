@@ -67,6 +67,10 @@ async def test_memory_is_shown_while_the_first_events_read_is_still_out(tmp_path
             # AND that read still counts as in flight: the 0.1 s timer has not started another one
             await wait_until(pilot, lambda: screen._in_flight >= {"workload"}, what="the read in flight")
             assert workload.describes == 1
+            # AND the analysis waits for it (it reads the rollouts that read is listing), though the
+            # incident and its OOM kill are known
+            await wait_until(pilot, lambda: screen.incident is not None, what="the incident")
+            assert not screen._investigating and screen.investigation is None
         finally:
             workload.release.set()
         # WHEN the events answer
@@ -74,3 +78,5 @@ async def test_memory_is_shown_while_the_first_events_read_is_still_out(tmp_path
         await wait_until(pilot, lambda: TimelineKind.OOM_KILL in {e.kind for e in screen.query_one(TimelineTable).entries},
                          what="the events on the timeline")
         await wait_until(pilot, lambda: workload.describes > 1, what="the next workload read")
+        # AND the analysis runs
+        await wait_until(pilot, lambda: screen.investigation is not None, what="the investigation")

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static
 from analysis.memory_history import MemoryHistory
 from analysis.model import (
     ContainerState,
+    Deployment,
     Incident,
     OomKill,
     PullRequest,
@@ -138,6 +139,10 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         self.investigation: Investigation | None = None
         self._investigating = False
         self._history_loaded = False
+        self._deployments: tuple[Deployment, ...] = ()
+        """The workload's rollouts, from its last complete read (handed to the analysis)."""
+        self._workload_complete = False
+        """A workload read with events and rollouts has answered (the first posts memory early)."""
         self._in_flight: set[str] = set()
         """Upstreams with a read under way: a tick never starts a second one."""
         self._memory_column = -1
@@ -228,6 +233,9 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         events_read = message.events is not None
         if events_read:
             self._answered("workload")
+            self._workload_complete = True
+        if message.deployments is not None:
+            self._deployments = message.deployments
         first = self._info is None
         if first:
             startup_milestone("first workload snapshot (memory and state)")

@@ -19,6 +19,7 @@ from textual.message import Message
 
 from analysis.model import (
     ContainerState,
+    Deployment,
     Incident,
     MemorySample,
     OomKill,
@@ -63,6 +64,8 @@ class DashboardPolling:
         """All workload events so far; ``None`` in the first read's early snapshot (events follow)."""
         oom_kills: tuple[OomKill, ...]
         """All OOM kills so far."""
+        deployments: tuple[Deployment, ...] | None = None
+        """The workload's rollouts (``None`` in the first read's early snapshot)."""
 
     @dataclass
     class IncidentPolled(Message):
@@ -166,8 +169,9 @@ class DashboardPolling:
                 # listed (two more round trips): the number is on screen while they are read.
                 self.post_message(self.WorkloadPolled(info, samples, container, None, tuple(workload.oom_kills())))
                 samples = ()
-            message = self.WorkloadPolled(info, samples, container, tuple(workload.events()),
-                                          tuple(workload.oom_kills()))
+            events = tuple(workload.events())  # lists the rollouts too: deployments() answers from them
+            message = self.WorkloadPolled(info, samples, container, events, tuple(workload.oom_kills()),
+                                          tuple(workload.deployments()))
         except Exception as error:  # any upstream failure makes the pane stale, never the app crash
             self.post_message(_failure("workload", error))
             return
@@ -207,8 +211,12 @@ class DashboardPolling:
         self.post_message(self.HistoryLoaded(tuple(samples)))
 
     @work(thread=True, exclusive=True, group="investigation", exit_on_error=False)
-    def run_investigation(self: DashboardScreen, first_oom: datetime) -> None:
-        """Rank the changes before ``first_oom`` and prepare the fix."""
+    def run_investigation(self: DashboardScreen, first_oom: datetime, deployments: tuple[Deployment, ...]) -> None:
+        """Rank the changes before ``first_oom`` and prepare the fix.
+
+        ``deployments`` are the rollouts the workload reads brought; the analysis never asks the
+        cluster itself, so it cannot add requests beside the poll's (or past a 429's back-off).
+        """
         try:
             from tui.investigation import (
                 investigate,  # here: it loads pycparser, not needed for the first frame
@@ -217,7 +225,7 @@ class DashboardPolling:
             investigation = investigate(
                 self.sources.code,
                 first_oom=first_oom,
-                deployments=self.sources.workload.deployments(),
+                deployments=list(deployments),
                 build_globs=self.sources.build_globs,
                 window=self.sources.window,
             )

@@ -44,12 +44,15 @@ class DashboardViews:
             return
         if not self._stale.due("code"):  # the code host failed: wait out its backoff
             return
+        if not self._workload_complete and "workload" in self._in_flight:
+            # The first workload read is still listing the rollouts the analysis takes in.
+            return
         anchor = self._oom_kills[0].at if self._oom_kills else self.incident.created_at
         self._investigating = True
         self.query_one(SuspectPane).status_note = "ranking the changes before the first OOM kill..."
         # After the next refresh: the first frame with data is drawn before the analysis (and the
         # C parser it imports) competes with it for the interpreter.
-        self.call_after_refresh(self.run_investigation, anchor)
+        self.call_after_refresh(self.run_investigation, anchor, self._deployments)
 
     def _update_header(self: DashboardScreen) -> None:
         """Hand the header its view."""

@@ -62,6 +62,7 @@ class KubernetesWorkloadSource:
         api_client: Any | None = None,
         sample_interval: float = 5.0,
         refresh_interval: float = 10.0,
+        rollout_interval: float = 300.0,
         max_samples: int = 5_000,
         watch: bool = True,
         request_timeout: tuple[float, float] = REQUEST_TIMEOUT,
@@ -74,7 +75,9 @@ class KubernetesWorkloadSource:
             api_client: A ready ``kubernetes.client.ApiClient`` (tests); otherwise one is built from
                 the kubeconfig, or the in-cluster service account, as kubectl does.
             sample_interval: Minimum seconds between memory samples (metrics-server resolves 10-60 s).
-            refresh_interval: Minimum seconds between direct pod lists, event lists and ReplicaSet lists.
+            refresh_interval: Minimum seconds between direct pod lists and event lists.
+            rollout_interval: Seconds between ReplicaSet lists while the pod's own ReplicaSet stays
+                the same; a rollout (a pod of another ReplicaSet) is listed at once.
             max_samples: Memory samples kept (oldest dropped first).
             watch: Keep pods current with a background watch instead of repeated lists.
             request_timeout: (connect, read) seconds per request, watches excepted.
@@ -85,6 +88,7 @@ class KubernetesWorkloadSource:
         self.service = service
         self.sample_interval = sample_interval
         self.refresh_interval = refresh_interval
+        self.rollout_interval = rollout_interval
         self.request_timeout = request_timeout
         self._owns_client = api_client is None
         self._api = api_client if api_client is not None else build_api_client(context)
@@ -104,6 +108,7 @@ class KubernetesWorkloadSource:
         self._entries: dict[tuple[str, ...], TimelineEntry] = {}  # state-derived entries, deduplicated
         self._event_records: dict[str, parse.EventRecord] = {}  # event uid -> record (outlives expiry)
         self._deployments: list[Deployment] = []
+        self._deployments_owner: str | None = None  # the pod's ReplicaSet when they were listed
         self._owners: dict[str, tuple[str | None, str | None]] = {}  # ReplicaSet -> (Deployment, selector)
         self._samples: deque[MemorySample] = deque(maxlen=max_samples)
         self._metrics_note: str | None = None
@@ -159,12 +164,15 @@ class KubernetesWorkloadSource:
 
     def deployments(self) -> list[Deployment]:
         """Revisions of the Deployment that owns the pod (its ReplicaSets), oldest first."""
-        if time.monotonic() - self._deployments_at < self.refresh_interval:
-            with self._lock:
-                return list(self._deployments)
         pod = self._pod()
         ns, container = self.service.namespace, self.service.container
         replica_set_name = parse.controller_of(pod, "ReplicaSet")
+        # The rollouts change only with a new ReplicaSet, and a new ReplicaSet means new pods: while
+        # the pod's own stays the same, listing every refresh would only cost the API server.
+        with self._lock:
+            if (replica_set_name == self._deployments_owner
+                    and time.monotonic() - self._deployments_at < self.rollout_interval):
+                return list(self._deployments)
         found: list[Deployment] = []
         if replica_set_name is not None:
             deployment_name, selector = self._owner_deployment(replica_set_name)
@@ -176,6 +184,7 @@ class KubernetesWorkloadSource:
                 found = parse.deployments(listed.items or [], deployment_name, container)
         with self._lock:
             self._deployments, self._deployments_at = found, time.monotonic()
+            self._deployments_owner = replica_set_name
             for rollout in found:
                 self._entries[("deploy", rollout.revision, rollout.at.isoformat())] = parse.deployment_entry(rollout)
         return list(found)
