@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 pytest.register_assert_rewrite("tests.fixtures_prometheus")
 
+from analysis.memory import MIB  # noqa: E402
+from analysis.model import MemorySample  # noqa: E402
 from tests.conftest import wait_until  # noqa: E402
 from tests.fixtures_prometheus import LEAK_CONTAINER, LEAK_POD, NAMESPACE  # noqa: E402
 from tests.static_sources import StaticWorkload, static_sources  # noqa: E402
@@ -21,11 +24,19 @@ pytest_plugins = ["tests.fixtures_prometheus"]
 
 
 class PrometheusNamedWorkload(StaticWorkload):
-    """The static workload, named like the pod whose history the Prometheus fixture holds."""
+    """The static workload, named like the pod whose history the Prometheus fixture holds, its live
+    samples taken now (as a session's are: the history ends hours before them, whatever the clock
+    says; the static samples sit at a fixed time, which the history would overlap some hours of
+    the day)."""
 
     def describe(self):
         info = super().describe()
         return dataclasses.replace(info, namespace=NAMESPACE, pod=LEAK_POD, container=LEAK_CONTAINER)
+
+    def memory_since(self, after: datetime | None) -> list[MemorySample]:
+        now = datetime.now(timezone.utc)
+        samples = [MemorySample(now - timedelta(seconds=age), 20 * MIB, "cgroup-v1") for age in (2, 1, 0)]
+        return [sample for sample in samples if after is None or sample.at > after]
 
 
 def test_pod_pattern_covers_the_deployments_other_pods() -> None:
