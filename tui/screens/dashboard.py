@@ -15,7 +15,6 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from analysis.memory_history import MemoryHistory
@@ -147,10 +146,6 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         """Upstreams with a read under way: a tick never starts a second one."""
         self._memory_column = -1
         """The graph column of its right edge when last drawn (see ``_memory_column_moved``)."""
-        self._memory_drawn_at = -float("inf")
-        """``time.monotonic()`` of the memory pane's last drawing (see ``_redraw_memory_soon``)."""
-        self._memory_redraw: Timer | None = None
-        """The pending drawing of the memory pane, if one is waiting."""
         self._stale = StaleTracker(cap=retry_cap, absolute_times=sources.low_bandwidth)
 
     # ----- layout -------------------------------------------------------------------------
@@ -256,7 +251,7 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         # Otherwise also when the graph's right edge has moved by a column: redrawing a picture
         # that has not changed is what kept the app at 6% of a core while idle.
         if changed or (not self.sources.low_bandwidth and self._memory_column_moved()):
-            self._redraw_memory_soon()
+            self._update_memory()
         self._maybe_investigate()
 
     @on(DashboardPolling.IncidentPolled)

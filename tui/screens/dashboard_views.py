@@ -7,7 +7,6 @@ Kept apart from the polling and layout in :mod:`tui.screens.dashboard` and the k
 from __future__ import annotations
 
 import math
-import time
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -27,10 +26,6 @@ DISPLAY_POINTS = 1024
 def display_points(width: int) -> int:
     """Points worth handing a graph ``width`` cells wide: two per cell (braille), at least 20."""
     return max(2 * width, 20) if width > 0 else DISPLAY_POINTS
-MEMORY_REDRAW_INTERVAL = 1.0
-"""Least seconds between two drawings of the memory pane for new samples. The demo's worker
-delivers two a second, and each drawing costs the plot (~10 ms) plus the terminal's bytes; samples
-that arrive sooner are drawn together, a second after the last drawing."""
 MEMORY_WINDOWS = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=12))
 """Stretches of history the memory graph can draw; ``w`` cycles through them."""
 
@@ -64,23 +59,10 @@ class DashboardViews:
             stale_note=self._stale.note("incidents") or self._stale.note("code"),
         )
 
-    def _redraw_memory_soon(self: DashboardScreen) -> None:
-        """Draw the memory pane now, or :data:`MEMORY_REDRAW_INTERVAL` after its last drawing
-        (one drawing pending at most)."""
-        wait = self._memory_drawn_at + MEMORY_REDRAW_INTERVAL - time.monotonic()
-        if wait <= 0:
-            self._update_memory()
-        elif self._memory_redraw is None:
-            self._memory_redraw = self.set_timer(wait, self._update_memory, name="memory redraw")
-
     def _update_memory(self: DashboardScreen) -> None:
-        """Hand the memory pane a new snapshot."""
-        if self._memory_redraw is not None:  # this drawing is the pending one, or makes it moot
-            self._memory_redraw.stop()
-            self._memory_redraw = None
+        """Hand the memory pane a new snapshot (the pane decides when its plot is drawn again)."""
         if self._info is None and not self._history and self._stale.note("workload") is None:
             return
-        self._memory_drawn_at = time.monotonic()
         info = self._info
         now = datetime.now(timezone.utc)
         restarts = tuple(e.at for e in self._workload_events if e.kind is TimelineKind.RESTART)
