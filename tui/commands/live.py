@@ -157,7 +157,7 @@ async def _run_picker(incidents):
     return await IncidentPickerApp(incidents).run_async()
 
 
-def _import_kubernetes() -> None:
+def _warm_up_kubernetes() -> None:
     """Load the Kubernetes client and build the models of the first workload read (0.5 s or more
     together), for the workload source to come."""
     try:
@@ -174,7 +174,7 @@ async def _live(args: argparse.Namespace) -> int:
 
     # Import the Kubernetes client while PagerDuty is asked for the incident: the two overlap
     # instead of adding up before the first frame.
-    threading.Thread(target=_import_kubernetes, name="import-kubernetes", daemon=True).start()
+    threading.Thread(target=_warm_up_kubernetes, name="warm-up-kubernetes", daemon=True).start()
     sources, incident = await open_live_session(args)
     from tui.app import IncidentApp
     from tui.live import close_sources

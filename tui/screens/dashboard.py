@@ -138,10 +138,9 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         self.investigation: Investigation | None = None
         self._investigating = False
         self._history_loaded = False
-        self._deployments: tuple[Deployment, ...] = ()
-        """The workload's rollouts, from its last complete read (handed to the analysis)."""
-        self._workload_complete = False
-        """A workload read with events and rollouts has answered (the first posts memory early)."""
+        self._deployments: tuple[Deployment, ...] | None = None
+        """The workload's rollouts from its last complete read (handed to the analysis); ``None``
+        until one has answered (the first read posts memory early, rollouts after)."""
         self._in_flight: set[str] = set()
         """Upstreams with a read under way: a tick never starts a second one."""
         self._memory_column = -1
@@ -228,7 +227,6 @@ class DashboardScreen(DashboardActions, DashboardPolling, DashboardViews, Screen
         events_read = message.events is not None
         if events_read:
             self._answered("workload")
-            self._workload_complete = True
         if message.deployments is not None:
             self._deployments = message.deployments
         first = self._info is None

@@ -39,7 +39,7 @@ class DashboardViews:
             return
         if not self._stale.due("code"):  # the code host failed: wait out its backoff
             return
-        if not self._workload_complete and "workload" in self._in_flight:
+        if self._deployments is None and "workload" in self._in_flight:
             # The first workload read is still listing the rollouts the analysis takes in.
             return
         anchor = self._oom_kills[0].at if self._oom_kills else self.incident.created_at
@@ -47,7 +47,7 @@ class DashboardViews:
         self.query_one(SuspectPane).status_note = "ranking the changes before the first OOM kill..."
         # After the next refresh: the first frame with data is drawn before the analysis (and the
         # C parser it imports) competes with it for the interpreter.
-        self.call_after_refresh(self.run_investigation, anchor, self._deployments)
+        self.call_after_refresh(self.run_investigation, anchor, self._deployments or ())
 
     def _update_header(self: DashboardScreen) -> None:
         """Hand the header its view."""
