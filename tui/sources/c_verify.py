@@ -77,7 +77,7 @@ class Verification:
 
 
 def verify_file(path: str, include_dirs: Iterable[str] = (), defines: Iterable[str] = (),
-                timeout: float = RUN_TIMEOUT_SECONDS) -> Verification:
+                timeout: float = RUN_TIMEOUT_SECONDS, memory_limit: int = MEMORY_LIMIT_BYTES) -> Verification:
     """Compile ``path`` and run it under valgrind or LeakSanitizer inside the sandbox.
 
     Args:
@@ -85,6 +85,7 @@ def verify_file(path: str, include_dirs: Iterable[str] = (), defines: Iterable[s
         include_dirs: ``-I`` directories.
         defines: ``-D`` macros.
         timeout: Wall-clock limit in seconds.
+        memory_limit: Address-space limit in bytes of a valgrind run (valgrind's own memory included).
 
     Returns:
         What was observed, with notes; never raises for a program that fails.
@@ -119,7 +120,7 @@ def verify_file(path: str, include_dirs: Iterable[str] = (), defines: Iterable[s
             xml_path = str(Path(workdir) / "memcheck.xml")
             command = [valgrind, "--leak-check=full", "--xml=yes", f"--xml-file={xml_path}",
                        "--child-silent-after-fork=yes", binary]
-            tool, address_limit = "valgrind", MEMORY_LIMIT_BYTES
+            tool, address_limit = "valgrind", memory_limit
         else:
             command, tool, address_limit = [binary], "leak-sanitizer", None
         isolation = sandbox()
@@ -137,9 +138,14 @@ def verify_file(path: str, include_dirs: Iterable[str] = (), defines: Iterable[s
                          "ASan hard_rss_limit_mb=1024 instead")
         if tool == "valgrind":
             observed = _parse_valgrind(xml_path, Path(path).name)
+            stopped = _valgrind_stopped(output, address_limit)
+            if stopped:
+                notes.append(stopped)
         else:
             observed = _parse_sanitizer(output, Path(path).name)
-    notes.append(f"{tool} reported {len(observed)} problem(s) in {Path(path).name}")
+            stopped = None
+    incomplete = " before it stopped (the leak check at exit never ran)" if stopped else ""
+    notes.append(f"{tool} reported {len(observed)} problem(s) in {Path(path).name}{incomplete}")
     return Verification(path, tool, tuple(observed), tuple(notes))
 
 
@@ -177,6 +183,23 @@ def _run(command: list[str], workdir: str, environment: dict[str, str], timeout:
         outcome = f"stopped after the {timeout:.0f}s time limit"
     _kill_group(process.pid)
     return outcome, output or ""
+
+
+def _valgrind_stopped(output: str, address_limit: int) -> str | None:
+    """Why valgrind gave up on the run itself, or None when it did not.
+
+    Memcheck keeps shadow memory for what the program touches inside the same address-space
+    limit, so a program allocating without bound can make valgrind's own allocation fail before
+    the program's ``malloc`` does; valgrind then stops with status 1 and no leak report.
+    """
+    if "Valgrind's memory management: out of memory" in output:
+        return (f"valgrind ran out of memory under the {address_limit / 1024**3:.1f} GiB address-space limit "
+                "(its shadow of what the program touched); the program was stopped there")
+    if "Valgrind cannot continue" in output or "VALGRIND INTERNAL ERROR" in output:
+        last = next((line.split("==", 2)[-1].strip() for line in output.splitlines()
+                     if "Valgrind cannot continue" in line or "INTERNAL ERROR" in line), "")
+        return f"valgrind stopped the run itself: {last}"
+    return None
 
 
 def _kill_group(pgid: int) -> None:
