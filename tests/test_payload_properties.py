@@ -41,6 +41,7 @@ from analysis.model import (
 from tui.sources import github_parse, kubernetes_parse
 from tui.sources import pagerduty_parse as pd
 from tui.sources.base import SourceError
+from tui.sources.kubernetes_objects import KubeObject, read_object
 from widgets.diff_view import render_diff
 from widgets.incident_header import HeaderView, header_text
 from widgets.memory_graph import MemoryView, draw_memory_plot, summary_content
@@ -462,6 +463,39 @@ def test_events_with_missing_fields_become_records_or_are_skipped(events: list[k
     assert all(r.involved.startswith("Pod/") and r.uid for r in records)
     assert_timeline_renders([r.entry() for r in records])
     assert all(isinstance(r.as_dict()["count"], int) for r in records)
+
+
+def as_api_json(model: object) -> KubeObject:
+    """The model as the API server would send it, read the way the app reads answers."""
+    return read_object(json.dumps(k8s.ApiClient().sanitize_for_serialization(model)))
+
+
+def outcome(read, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """``("value", result)``, or ``("error", type)`` for a SourceError (messages quote the raw value)."""
+    try:
+        return "value", read(*args, **kwargs)
+    except SourceError as error:
+        return "error", type(error)
+
+
+@PROPS
+@given(PODS)
+def test_a_pod_read_from_its_json_says_what_the_official_model_says(pod: k8s.V1Pod) -> None:
+    # GIVEN a pod as the official client's model and as the JSON the API server sends for it
+    view = as_api_json(pod)
+    # WHEN both are read THEN state, OOM terminations, waiting message and limits are the same
+    for read in (kubernetes_parse.container_state, kubernetes_parse.oom_terminations,
+                 kubernetes_parse.waiting_message, kubernetes_parse.container_limits):
+        assert outcome(read, view, CONTAINER) == outcome(read, pod, CONTAINER), read.__name__
+
+
+@PROPS
+@given(st.lists(EVENTS, max_size=5))
+def test_events_read_from_their_json_say_what_the_official_models_say(events: list[k8s.CoreV1Event]) -> None:
+    # GIVEN events as models and as JSON WHEN read THEN the same records (or the same refusal)
+    for event in events:
+        assert outcome(kubernetes_parse.event_record, as_api_json(event), pod=POD) == \
+            outcome(kubernetes_parse.event_record, event, pod=POD)
 
 
 @BIG

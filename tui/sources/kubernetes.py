@@ -16,6 +16,7 @@ Memory comes from metrics-server, else the kubelet summary through the node prox
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -38,6 +39,7 @@ from tui.sources import kubernetes_parse as parse
 from tui.sources.base import NotFoundError, SourceError
 from tui.sources.kubernetes_client import build_api_client, call_api
 from tui.sources.kubernetes_requests import KubernetesRequests
+from tui.sources.kubernetes_watch import PodWatch
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,23 @@ REQUEST_TIMEOUT = (5.0, 30.0)
 """(connect, read) seconds for ordinary requests."""
 WATCH_READ_TIMEOUT = 60.0
 """Seconds a quiet watch may sit idle before it is reconnected."""
+
+
+def _readable(method: Callable[..., T]) -> Callable[..., T]:
+    """Make a wrong-shaped answer (a string where an object belongs, a list for a map) met while
+    reading it a :class:`~tui.sources.kubernetes_parse.PayloadError` that names the server, not
+    a bare ``AttributeError`` in the stale note. The JSON is read as it is, unvalidated."""
+
+    @functools.wraps(method)
+    def read(self: KubernetesWorkloadSource, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (AttributeError, TypeError, KeyError, ValueError) as error:
+            if isinstance(error, SourceError):
+                raise
+            raise parse.PayloadError(f"Kubernetes API {self._host} sent an answer the dashboard cannot read "
+                                     f"({type(error).__name__}: {error})") from error
+    return read
 
 
 class KubernetesWorkloadSource:
@@ -119,6 +138,7 @@ class KubernetesWorkloadSource:
 
     # -- WorkloadSource ----------------------------------------------------------------------
 
+    @_readable
     def describe(self) -> WorkloadInfo:
         """Names, the memory limit (enforced by the kubelet/cgroup) and caveats."""
         pod = self._pod()
@@ -132,6 +152,7 @@ class KubernetesWorkloadSource:
             environment=f"Kubernetes ({self._context or self._host})", notes=tuple(notes), cpu_limit=cpu,
         )
 
+    @_readable
     def memory_since(self, after: datetime | None) -> list[MemorySample]:
         """Samples taken strictly after ``after`` (all when ``None``), oldest first; may take one first."""
         if time.monotonic() >= max(self._sampled_at + self.sample_interval, self._metrics_retry_at):
@@ -141,10 +162,12 @@ class KubernetesWorkloadSource:
             samples = list(self._samples)
         return samples if after is None else [s for s in samples if s.at > after]
 
+    @_readable
     def container_state(self) -> ContainerState:
         """The watched container's state in the newest matching pod."""
         return parse.container_state(self._pod(), self.service.container)
 
+    @_readable
     def events(self) -> list[TimelineEntry]:
         """OOM kills, restarts, back-offs, rollouts and pod events, oldest first."""
         self._pod()
@@ -154,6 +177,7 @@ class KubernetesWorkloadSource:
             entries = list(self._entries.values()) + [record.entry() for record in self._event_records.values()]
         return sorted(entries, key=lambda entry: entry.at)
 
+    @_readable
     def oom_kills(self) -> list[OomKill]:
         """Every OOM kill of the container seen since the source started, oldest first, with peaks."""
         self._pod()
@@ -162,6 +186,7 @@ class KubernetesWorkloadSource:
             samples = list(self._samples)
         return [parse.with_peak(kill, samples) for kill in kills]
 
+    @_readable
     def deployments(self) -> list[Deployment]:
         """Revisions of the Deployment that owns the pod (its ReplicaSets), oldest first."""
         pod = self._pod()
@@ -201,6 +226,7 @@ class KubernetesWorkloadSource:
 
     # -- extras for the report -----------------------------------------------------------------
 
+    @_readable
     def previous_logs(self, lines: int = 200) -> str:
         """The last ``lines`` lines of the previous (killed) run of the container."""
         pod = self._pod()
@@ -208,6 +234,7 @@ class KubernetesWorkloadSource:
             pod.metadata.name, self.service.namespace, container=self.service.container,
             previous=True, tail_lines=lines, _request_timeout=self.request_timeout), "get", "pods/log"))
 
+    @_readable
     def events_snapshot(self) -> list[dict[str, str | int]]:
         """Every pod event seen (including ones the API server has since expired), oldest first."""
         self._pod()
@@ -268,9 +295,7 @@ class KubernetesWorkloadSource:
             self._watch_thread.start()
 
     def _run_watch(self) -> None:
-        """List, then watch from the list's resourceVersion; on any end or error, start again."""
-        from kubernetes import watch
-
+        """List, then watch from the list's resourceVersion; on any error, list again."""
         failures, server_wait = 0, 0.0
         while not self._closed.is_set():
             try:
@@ -278,16 +303,19 @@ class KubernetesWorkloadSource:
                 self._replace_pods(listed)
                 with self._lock:
                     self._watch_synced = True
-                    self._watch = watcher = watch.Watch(return_type="V1Pod")
-                if self._closed.is_set():
-                    break
-                for event in watcher.stream(
-                    self._requests.list_namespaced_pod, self.service.namespace, label_selector=self.service.selector,
-                    resource_version=listed.metadata.resource_version if listed.metadata else None,
-                    _request_timeout=(self.request_timeout[0], WATCH_READ_TIMEOUT),
-                ):
-                    self._on_watch_event(event)
-                    failures = 0
+                    self._watch = watcher = PodWatch(self._requests)
+                version = listed.metadata.resource_version if listed.metadata else None
+                # A stream the server ends (its watch timeout) is resumed from the last version seen;
+                # one ended at once is not retried at once (a server that ends every watch).
+                while version is not None and not self._closed.is_set():
+                    began = time.monotonic()
+                    for kind, pod in watcher.stream(self.service.namespace, self.service.selector, version,
+                                                    (self.request_timeout[0], WATCH_READ_TIMEOUT)):
+                        self._on_watch_event(kind, pod)
+                        failures = 0
+                    version = watcher.resource_version
+                    if time.monotonic() - began < 1.0:
+                        self._closed.wait(1.0)
             except Exception as error:  # noqa: BLE001  # reads fall back to listing while the watch is down
                 if self._closed.is_set():
                     break
@@ -299,13 +327,12 @@ class KubernetesWorkloadSource:
             backoff = min(30.0, 0.2 * 2 ** min(failures, 8)) if failures else 0.05
             self._closed.wait(max(backoff, server_wait if failures else 0.0))
 
-    def _on_watch_event(self, event: dict[str, Any]) -> None:
-        pod = event.get("object")
-        if not hasattr(pod, "metadata") or pod.metadata is None:
+    def _on_watch_event(self, kind: str, pod: Any) -> None:
+        if pod.metadata is None:
             return
         name = pod.metadata.name
         with self._lock:
-            if event.get("type") == "DELETED":
+            if kind == "DELETED":
                 self._pods.pop(name, None)
             elif parse.matches_selector(pod.metadata.labels, self.service.selector):
                 self._pods[name] = pod
@@ -355,7 +382,7 @@ class KubernetesWorkloadSource:
             metrics = self._call(lambda: self._requests.get_namespaced_custom_object(
                 "metrics.k8s.io", "v1beta1", ns, "pods", name, _request_timeout=self.request_timeout),
                 "get", "pods.metrics.k8s.io", passthrough=(404, 503, 403))
-            sample = parse.metrics_sample(metrics, container)
+            sample = parse.metrics_sample(metrics.to_dict(), container)
         except ApiException as error:
             failures.append(f"metrics-server: HTTP {error.status}")
         except SourceError as error:  # any other failure of metrics-server: fall back, say why
