@@ -279,10 +279,14 @@ class RedactingStream:
             redactor: What to mask; built from :func:`known_secrets` when ``None``.
         """
         self._stream = stream
-        self._redactor = redactor or Redactor(known_secrets())
+        # Built at the first write when not given: reading the kubeconfig (and importing yaml)
+        # would otherwise come before an app's first frame, for a stream that may never be used.
+        self._redactor = redactor
 
     def write(self, text: str) -> int:
         """Write ``text`` with its secrets masked; returns the length of ``text`` (as if written whole)."""
+        if self._redactor is None:
+            self._redactor = Redactor(known_secrets())
         self._stream.write(self._redactor.redact(text))
         return len(text)
 

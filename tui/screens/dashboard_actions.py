@@ -20,8 +20,6 @@ from analysis.pr_text import fix_branch
 from tui import operations
 from tui.audit import OK, AuditLog
 from tui.screens.modals import ConfirmScreen, HelpScreen, LogsScreen
-from tui.screens.pull_request import PrPreviewScreen, PrViewScreen
-from tui.screens.report import ReportScreen
 from tui.sources.base import SourceError
 from widgets.timeline import TimelineTable
 
@@ -143,6 +141,8 @@ class DashboardActions:
             self._end_write("The report")
         self.report_path = path
         self.notify(f"Report saved to {path}", title="Report")
+        from tui.screens.report import ReportScreen  # here: Markdown is not needed for the first frame
+
         await self.app.push_screen(ReportScreen(markdown, path))
 
     @work(group="pull-request")
@@ -157,6 +157,8 @@ class DashboardActions:
         finally:
             self._end_write("The fix PR")
         assert self.pr is not None
+        from tui.screens.pull_request import PrViewScreen  # here: not needed for the first frame
+
         choice = await self.app.push_screen_wait(PrViewScreen(self.pr, can_merge=self.sources.demo is not None))
         if choice == "merge":
             await self._merge_pr()
@@ -177,6 +179,8 @@ class DashboardActions:
             report = getattr(self, "report_path", None)
             title, body = operations.fix_pr_preview(incident, investigation, report.name if report else None)
             assert investigation.fix is not None
+            from tui.screens.pull_request import PrPreviewScreen  # here: not needed for the first frame
+
             preview = PrPreviewScreen(title, body, investigation.fix.diff, operations.pr_target(self.sources, incident))
             if not await self.app.push_screen_wait(preview):
                 return False
