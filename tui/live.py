@@ -87,6 +87,7 @@ def build_live_sources(
     github_options: Mapping[str, Any] | None = None,
     pagerduty: Any = None,
     service_id: str | None = None,
+    workload_process: Any = None,
 ) -> SourceSet:
     """The live source set for the incident's service.
 
@@ -97,11 +98,14 @@ def build_live_sources(
         incident_service: The incident's PagerDuty service (name or ID); ``None`` for the only mapping.
         read_only: Refuse every write.
         state_dir: Where reports go.
-        api_client: A ready ``kubernetes.client.ApiClient`` (tests); else built from the kubeconfig.
+        api_client: A ready ``kubernetes.client.ApiClient`` to read in this process (tests); else
+            the reads are made by a child process (:mod:`tui.sources.kubernetes_process`).
         github_options: Extra :class:`~tui.sources.github.GitHubCodeSource` options (throttling).
         pagerduty: An already built PagerDuty source to reuse (e.g. the one that picked the
             incident); one is built from the environment when ``None``.
         service_id: The incident's service ID, for mappings that name the service by ID.
+        workload_process: A :class:`~tui.sources.kubernetes_process.KubernetesProcessSource`
+            started earlier (its client is imported by now); one is started when ``None``.
 
     Returns:
         The sources, ``mode="live"``, reading the mapping's C sources.
@@ -110,14 +114,21 @@ def build_live_sources(
         SourceError: The service is not mapped, a token is missing or there are no Kubernetes credentials.
     """
     from tui.sources.github import from_environment as github_from_environment
-    from tui.sources.kubernetes import KubernetesWorkloadSource
 
     mapping = service_mapping(config, incident_service, service_id)
     # The GitHub source holds nothing to close, so it is built first: a missing token then leaks nothing.
     code = github_from_environment(config.github, mapping, **dict(github_options or {}))
     incidents = pagerduty if pagerduty is not None else pagerduty_source(config)
     try:
-        workload = KubernetesWorkloadSource(mapping, context=config.kubernetes.context, api_client=api_client)
+        if api_client is not None:
+            from tui.sources.kubernetes import KubernetesWorkloadSource
+
+            workload: Any = KubernetesWorkloadSource(mapping, context=config.kubernetes.context, api_client=api_client)
+        else:
+            from tui.sources.kubernetes_process import KubernetesProcessSource
+
+            workload = workload_process or KubernetesProcessSource()
+            workload.bind(mapping, context=config.kubernetes.context)
     except BaseException:
         if pagerduty is None:
             _close_soon(incidents)

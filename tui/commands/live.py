@@ -125,12 +125,18 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
     """
     from tui.config import load_config
     from tui.live import build_live_sources, pagerduty_source, pick_incident
-    from tui.logsetup import startup_milestone
+    from tui.logsetup import debug_log_path, startup_milestone
+    from tui.sources.kubernetes_process import KubernetesProcessSource
 
     config = load_config(args.config)
     warn_about(config.warnings, getattr(args, "command", None) or "live")
     pagerduty = pagerduty_source(config)
+    # Started before PagerDuty is asked: the child imports the Kubernetes client on the other core
+    # while the incident is read and Textual imported here.
+    log_path = debug_log_path(getattr(args, "debug_log", None))
+    workload = None
     try:
+        workload = KubernetesProcessSource(str(log_path) if log_path else None)
         choose = _run_picker if getattr(args, "pick", False) else None
         incident = await pick_incident(pagerduty, args.incident, choose)
         startup_milestone("incident read from PagerDuty")
@@ -142,9 +148,12 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
             read_only=bool(getattr(args, "read_only", False)),
             state_dir=state_dir,
             pagerduty=pagerduty,
+            workload_process=workload,
         )
         startup_milestone("live sources built")
     except BaseException:
+        if workload is not None:
+            workload.close()
         await pagerduty.aclose()
         raise
     return sources, incident
@@ -157,22 +166,8 @@ async def _run_picker(incidents):
     return await IncidentPickerApp(incidents).run_async()
 
 
-def _warm_up_kubernetes() -> None:
-    """Import the Kubernetes client (0.3 s or more) for the workload source to come."""
-    try:
-        import kubernetes.config
-        import kubernetes.watch.watch
-    except Exception:  # noqa: BLE001 - a head start only: a missing client is reported when the source is built
-        pass
-
-
 async def _live(args: argparse.Namespace) -> int:
     """Build the session and run the dashboard on this event loop (so PagerDuty's client stays on it)."""
-    import threading
-
-    # Import the Kubernetes client while PagerDuty is asked for the incident: the two overlap
-    # instead of adding up before the first frame.
-    threading.Thread(target=_warm_up_kubernetes, name="warm-up-kubernetes", daemon=True).start()
     sources, incident = await open_live_session(args)
     from tui.app import IncidentApp
     from tui.live import close_sources

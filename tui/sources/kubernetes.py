@@ -16,7 +16,6 @@ Memory comes from metrics-server, else the kubelet summary through the node prox
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
@@ -37,7 +36,7 @@ from analysis.model import (
 from tui.config import ServiceMapping
 from tui.sources import kubernetes_parse as parse
 from tui.sources.base import NotFoundError, SourceError
-from tui.sources.kubernetes_client import build_api_client, call_api
+from tui.sources.kubernetes_client import build_api_client, call_api, readable_answers
 from tui.sources.kubernetes_requests import KubernetesRequests
 from tui.sources.kubernetes_watch import PodWatch
 
@@ -51,23 +50,6 @@ REQUEST_TIMEOUT = (5.0, 30.0)
 """(connect, read) seconds for ordinary requests."""
 WATCH_READ_TIMEOUT = 60.0
 """Seconds a quiet watch may sit idle before it is reconnected."""
-
-
-def _readable(method: Callable[..., T]) -> Callable[..., T]:
-    """Make a wrong-shaped answer (a string where an object belongs, a list for a map) met while
-    reading it a :class:`~tui.sources.kubernetes_parse.PayloadError` that names the server, not
-    a bare ``AttributeError`` in the stale note. The JSON is read as it is, unvalidated."""
-
-    @functools.wraps(method)
-    def read(self: KubernetesWorkloadSource, *args: Any, **kwargs: Any) -> T:
-        try:
-            return method(self, *args, **kwargs)
-        except (AttributeError, TypeError, KeyError, ValueError) as error:
-            if isinstance(error, SourceError):
-                raise
-            raise parse.PayloadError(f"Kubernetes API {self._host} sent an answer the dashboard cannot read "
-                                     f"({type(error).__name__}: {error})") from error
-    return read
 
 
 class KubernetesWorkloadSource:
@@ -138,7 +120,7 @@ class KubernetesWorkloadSource:
 
     # -- WorkloadSource ----------------------------------------------------------------------
 
-    @_readable
+    @readable_answers
     def describe(self) -> WorkloadInfo:
         """Names, the memory limit (enforced by the kubelet/cgroup) and caveats."""
         pod = self._pod()
@@ -152,7 +134,7 @@ class KubernetesWorkloadSource:
             environment=f"Kubernetes ({self._context or self._host})", notes=tuple(notes), cpu_limit=cpu,
         )
 
-    @_readable
+    @readable_answers
     def memory_since(self, after: datetime | None) -> list[MemorySample]:
         """Samples taken strictly after ``after`` (all when ``None``), oldest first; may take one first."""
         if time.monotonic() >= max(self._sampled_at + self.sample_interval, self._metrics_retry_at):
@@ -162,12 +144,12 @@ class KubernetesWorkloadSource:
             samples = list(self._samples)
         return samples if after is None else [s for s in samples if s.at > after]
 
-    @_readable
+    @readable_answers
     def container_state(self) -> ContainerState:
         """The watched container's state in the newest matching pod."""
         return parse.container_state(self._pod(), self.service.container)
 
-    @_readable
+    @readable_answers
     def events(self) -> list[TimelineEntry]:
         """OOM kills, restarts, back-offs, rollouts and pod events, oldest first."""
         self._pod()
@@ -177,7 +159,7 @@ class KubernetesWorkloadSource:
             entries = list(self._entries.values()) + [record.entry() for record in self._event_records.values()]
         return sorted(entries, key=lambda entry: entry.at)
 
-    @_readable
+    @readable_answers
     def oom_kills(self) -> list[OomKill]:
         """Every OOM kill of the container seen since the source started, oldest first, with peaks."""
         self._pod()
@@ -186,7 +168,7 @@ class KubernetesWorkloadSource:
             samples = list(self._samples)
         return [parse.with_peak(kill, samples) for kill in kills]
 
-    @_readable
+    @readable_answers
     def deployments(self) -> list[Deployment]:
         """Revisions of the Deployment that owns the pod (its ReplicaSets), oldest first."""
         pod = self._pod()
@@ -226,7 +208,7 @@ class KubernetesWorkloadSource:
 
     # -- extras for the report -----------------------------------------------------------------
 
-    @_readable
+    @readable_answers
     def previous_logs(self, lines: int = 200) -> str:
         """The last ``lines`` lines of the previous (killed) run of the container."""
         pod = self._pod()
@@ -234,7 +216,7 @@ class KubernetesWorkloadSource:
             pod.metadata.name, self.service.namespace, container=self.service.container,
             previous=True, tail_lines=lines, _request_timeout=self.request_timeout), "get", "pods/log"))
 
-    @_readable
+    @readable_answers
     def events_snapshot(self) -> list[dict[str, str | int]]:
         """Every pod event seen (including ones the API server has since expired), oldest first."""
         self._pod()

@@ -6,6 +6,7 @@ failures are translated (which status means what, and what to tell the user) rea
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -62,6 +63,27 @@ def call_api(request: Callable[[], T], *, verb: str, resource: str, namespace: s
                   else "no answer in time" if "timed out" in text or "timeout" in type(error).__name__.lower()
                   else type(error).__name__)
         raise SourceError(f"cannot reach the Kubernetes API server at {host}: {reason}") from None
+
+
+def readable_answers(method: Callable[..., T]) -> Callable[..., T]:
+    """Decorate a source method so a wrong-shaped answer met while reading it (a string where an
+    object belongs, a list for a map) is a :class:`~tui.sources.kubernetes_parse.PayloadError`
+    naming the server (the instance's ``_host``), not a bare ``AttributeError`` in the stale note.
+
+    The answers are read as JSON views, unvalidated (see :mod:`tui.sources.kubernetes_objects`).
+    """
+    from tui.sources.kubernetes_parse import PayloadError
+
+    @functools.wraps(method)
+    def read(self: Any, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (AttributeError, TypeError, KeyError, ValueError) as error:
+            if isinstance(error, SourceError):
+                raise
+            raise PayloadError(f"Kubernetes API {self._host} sent an answer the dashboard cannot read "
+                               f"({type(error).__name__}: {error})") from error
+    return read
 
 
 def build_api_client(context: str | None, config_file: str | None = None) -> Any:
