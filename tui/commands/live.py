@@ -12,9 +12,10 @@ import asyncio
 import dataclasses
 import logging
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tui.paths import default_state_dir
 
@@ -109,12 +110,14 @@ def run_reporting_errors(command: str, main: Callable[[], Awaitable[int]]) -> in
         return 130
 
 
-async def open_live_session(args: argparse.Namespace, *, state_name: str = "live"):
+async def open_live_session(args: argparse.Namespace, *, state_name: str = "live", workload: Any = None):
     """Load the config, pick the incident and build its sources.
 
     Args:
         args: Parsed arguments with ``config``, ``incident`` and optionally ``read_only``/``state_dir``.
         state_name: Sub-directory of the XDG state dir used when ``--state-dir`` is not given.
+        workload: A :class:`~tui.sources.kubernetes_process.KubernetesProcessSource` started
+            earlier, for the sources to use (closed here if this fails); one is started when ``None``.
 
     Returns:
         ``(sources, incident)``; the caller closes the sources with :func:`tui.live.close_sources`.
@@ -125,18 +128,16 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
     """
     from tui.config import load_config
     from tui.live import build_live_sources, pagerduty_source, pick_incident
-    from tui.logsetup import debug_log_path, startup_milestone
-    from tui.sources.kubernetes_process import KubernetesProcessSource
+    from tui.logsetup import startup_milestone
 
-    config = load_config(args.config)
-    warn_about(config.warnings, getattr(args, "command", None) or "live")
-    pagerduty = pagerduty_source(config)
-    # Started before PagerDuty is asked: the child imports the Kubernetes client on the other core
-    # while the incident is read and Textual imported here.
-    log_path = debug_log_path(getattr(args, "debug_log", None))
-    workload = None
+    pagerduty = None
     try:
-        workload = KubernetesProcessSource(str(log_path) if log_path else None)
+        config = load_config(args.config)
+        warn_about(config.warnings, getattr(args, "command", None) or "live")
+        pagerduty = pagerduty_source(config)
+        # Started before PagerDuty is asked: the child imports the Kubernetes client on the other
+        # core while the incident is read here.
+        workload = workload or start_kubernetes_reader(args)
         choose = _run_picker if getattr(args, "pick", False) else None
         incident = await pick_incident(pagerduty, args.incident, choose)
         startup_milestone("incident read from PagerDuty")
@@ -154,21 +155,53 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
     except BaseException:
         if workload is not None:
             workload.close()
-        await pagerduty.aclose()
+        if pagerduty is not None:
+            await pagerduty.aclose()
         raise
     return sources, incident
 
 
+def start_kubernetes_reader(args: argparse.Namespace) -> Any:
+    """Start the Kubernetes reader process (:mod:`tui.sources.kubernetes_process`), logging to ``--debug-log``."""
+    from tui.logsetup import debug_log_path
+    from tui.sources.kubernetes_process import KubernetesProcessSource
+
+    log_path = debug_log_path(getattr(args, "debug_log", None))
+    return KubernetesProcessSource(str(log_path) if log_path else None)
+
+
 async def _run_picker(incidents):
     """Show the incident picker in the terminal and return the chosen ID (``None`` if quit)."""
+    # Textual from one thread at a time: two threads importing its circular modules at once could
+    # each be handed the other's half-initialised module.
+    for thread in threading.enumerate():
+        if thread.name == DASHBOARD_IMPORT_THREAD:
+            await asyncio.to_thread(thread.join)
     from tui.screens.picker import IncidentPickerApp
 
     return await IncidentPickerApp(incidents).run_async()
 
 
+DASHBOARD_IMPORT_THREAD = "import-dashboard"
+"""The thread that imports Textual and the dashboard while the session is set up."""
+
+
+def _import_dashboard() -> None:
+    """Import Textual and the dashboard (0.3 s or more); an error is raised again where they are used."""
+    try:
+        import tui.app  # noqa: F401
+    except Exception:  # noqa: BLE001, S110 - a head start only: the import is repeated, and fails, in _live
+        pass
+
+
 async def _live(args: argparse.Namespace) -> int:
     """Build the session and run the dashboard on this event loop (so PagerDuty's client stays on it)."""
-    sources, incident = await open_live_session(args)
+    # First the Kubernetes reader (its client import then runs on the other core throughout),
+    # then Textual's import beside the config and the PagerDuty request, which mostly waits on
+    # the network: the three overlap instead of adding up before the first frame.
+    reader = start_kubernetes_reader(args)
+    threading.Thread(target=_import_dashboard, name=DASHBOARD_IMPORT_THREAD).start()
+    sources, incident = await open_live_session(args, workload=reader)
     from tui.app import IncidentApp
     from tui.live import close_sources
     from tui.logsetup import redacting_error_console, startup_milestone

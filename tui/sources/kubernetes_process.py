@@ -183,6 +183,7 @@ class KubernetesProcessSource:
                                    "it is started again on the next read") from None
         except (EOFError, OSError):
             why = self._stop(grace=1.0)
+            log.debug("Kubernetes reader process stopped (%s)", why)
             raise base.SourceError(f"the Kubernetes reader process stopped ({why}); "
                                    "it is started again on the next read") from None
         if answer[0] == "ok":
