@@ -110,7 +110,8 @@ def run_reporting_errors(command: str, main: Callable[[], Awaitable[int]]) -> in
         return 130
 
 
-async def open_live_session(args: argparse.Namespace, *, state_name: str = "live", workload: Any = None):
+async def open_live_session(args: argparse.Namespace, *, state_name: str = "live", workload: Any = None,
+                            while_reading: Callable[[], object] | None = None):
     """Load the config, pick the incident and build its sources.
 
     Args:
@@ -118,6 +119,8 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
         state_name: Sub-directory of the XDG state dir used when ``--state-dir`` is not given.
         workload: A :class:`~tui.sources.kubernetes_process.KubernetesProcessSource` started
             earlier, for the sources to use (closed here if this fails); one is started when ``None``.
+        while_reading: Called just before PagerDuty is asked for the incident, to start work that
+            can overlap the request (the live command imports Textual there).
 
     Returns:
         ``(sources, incident)``; the caller closes the sources with :func:`tui.live.close_sources`.
@@ -138,7 +141,13 @@ async def open_live_session(args: argparse.Namespace, *, state_name: str = "live
         # Started before PagerDuty is asked: the child imports the Kubernetes client on the other
         # core while the incident is read here.
         workload = workload or start_kubernetes_reader(args)
+        if len(config.services) == 1:
+            # The only mapping is the one any incident of this session uses (another service would
+            # be refused as unmapped): the reader can make its first reads while PagerDuty answers.
+            workload.bind(config.services[0], context=config.kubernetes.context)
         choose = _run_picker if getattr(args, "pick", False) else None
+        if while_reading is not None:
+            while_reading()
         incident = await pick_incident(pagerduty, args.incident, choose)
         startup_milestone("incident read from PagerDuty")
         state_dir: Path = getattr(args, "state_dir", None) or default_state_dir(state_name)
@@ -197,11 +206,12 @@ def _import_dashboard() -> None:
 async def _live(args: argparse.Namespace) -> int:
     """Build the session and run the dashboard on this event loop (so PagerDuty's client stays on it)."""
     # First the Kubernetes reader (its client import then runs on the other core throughout),
-    # then Textual's import beside the config and the PagerDuty request, which mostly waits on
-    # the network: the three overlap instead of adding up before the first frame.
+    # then Textual's import beside the PagerDuty request, which mostly waits on the network: the
+    # three overlap instead of adding up before the first frame. (Started only once the config
+    # is read and httpx imported: both would otherwise wait on the import for the interpreter.)
     reader = start_kubernetes_reader(args)
-    threading.Thread(target=_import_dashboard, name=DASHBOARD_IMPORT_THREAD).start()
-    sources, incident = await open_live_session(args, workload=reader)
+    importer = threading.Thread(target=_import_dashboard, name=DASHBOARD_IMPORT_THREAD)
+    sources, incident = await open_live_session(args, workload=reader, while_reading=importer.start)
     from tui.app import IncidentApp
     from tui.live import close_sources
     from tui.logsetup import redacting_error_console, startup_milestone

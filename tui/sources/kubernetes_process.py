@@ -60,9 +60,21 @@ class KubernetesProcessSource:
     # -- set-up ----------------------------------------------------------------------------
 
     def bind(self, service: ServiceMapping, *, context: str | None) -> None:
-        """Have the child build its source for ``service`` (answered at the first read, or :meth:`ready`)."""
+        """Have the child build its source for ``service`` (answered at the first read, or :meth:`ready`).
+
+        Binding again to the same service and context does nothing; to another, rebuilds it.
+        """
         with self._lock:
-            self._init = {"service": service, "context": context}
+            init = {"service": service, "context": context}
+            if init == self._init:
+                return
+            if self._pending_init:  # the answer to the earlier one comes first
+                self._pending_init = False
+                try:
+                    self._exchange(None)
+                except base.SourceError:
+                    pass  # that source is being replaced; this init gets its own answer
+            self._init, self._initialized = init, False
             self._send_init()
 
     def ready(self) -> None:

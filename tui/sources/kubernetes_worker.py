@@ -65,6 +65,20 @@ def error_reply(error: BaseException) -> tuple[str, str, str, float | None, bool
     return "error", "SourceError", f"Kubernetes reader failed: {type(error).__name__}: {error}", None, None
 
 
+def warm_up(source: Any) -> None:
+    """Make the first reads the dashboard makes (the pod, the first memory sample) now.
+
+    The app's first read waits for this answer anyway; when it is asked early (a config that maps
+    one service is bound before PagerDuty answers), these round trips are off its path: the
+    pod and the sample are then kept for the reads that follow (10 s and 5 s).
+    """
+    try:
+        source.describe()
+        source.memory_since(None)
+    except Exception as error:  # noqa: BLE001  # the same read fails again, worded, when the app asks
+        log.debug("warm-up read failed: %s", error)
+
+
 def serve(sock: socket.socket) -> None:
     """Answer the app's requests until it closes the source or the connection."""
     from tui.sources.kubernetes import KubernetesWorkloadSource
@@ -80,7 +94,11 @@ def serve(sock: socket.socket) -> None:
                 return
             try:
                 if request[0] == "init":
+                    if source is not None:
+                        source.close()
+                        source = None
                     source = KubernetesWorkloadSource(**request[1])
+                    warm_up(source)
                     reply: Any = ("ok", None)
                 elif source is not None and request[1] in SOURCE_METHODS:
                     reply = ("ok", getattr(source, request[1])(*request[2], **request[3]))
