@@ -62,11 +62,10 @@ REDRAW_FIX = (
     "plot, or the plot drawn at most every 2 s while the summary keeps its 1 s")
 """Why idle CPU is over target and what fixes it (appended when it is)."""
 LIVE_START_FIX = (
-    "; MISSED: the start is bound by the interpreter's work (CPU used is about the wall time): importing Textual "
-    "and the dashboard (~0.35 s), the kubernetes package (~0.3 s), building the ~140 pydantic models under a pod "
-    "list (~0.3 s), the interpreter and CLI (~0.2 s); one interpreter lock, so the import thread overlaps only "
-    "the PagerDuty round trip, not Textual's import. Would fix: a first workload read that parses the pod's JSON "
-    "without the client's models (and its watch), leaving the models for later reads")
+    "; MISSED: the Kubernetes client is off the app's interpreter (reader process) and its answers are read as "
+    "JSON; what is left on the app's own path is the interpreter and CLI, httpx and the PagerDuty read through "
+    "Prism (~0.25 s), Textual and the dashboard's import (~0.35 s) and the first frames (~0.2 s), on two cores "
+    "shared with the reader and the loopback servers. Would fix: less of Textual imported before the first frame")
 """Why live start-up is over target and what fixes it (appended when it is)."""
 HEAVY = ("kubernetes", "github", "pycparser", "textual", "httpx", "plotext")
 """Packages whose import cost the report lists."""
@@ -315,13 +314,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(measure("start-up to first data frame, live (loopback)", statistics.median(times), "s", 1.0,
                                 f"median of {len(times)} runs ({', '.join(f'{t:.2f}' for t in times)}); PagerDuty "
                                 "and GitHub behind Prism, kmock; CPU used by then (median): "
-                                f"{statistics.median(cpu_used):.2f} s. On the path: interpreter and CLI; the "
-                                "incident read from PagerDuty while a thread imports the Kubernetes client and "
-                                "builds the models of the first read; Textual and the dashboard imported (the "
-                                "header shows the picked incident at mount); the first workload read (pods, "
-                                "metrics) posts the memory value before events and ReplicaSets are listed. "
-                                "--debug-log notes each step's time. Was 2.36 s before this session: importing "
-                                "the generated CoreV1Api and AppsV1Api cost 1.05 s and is gone"
+                                f"{statistics.median(cpu_used):.2f} s (the app and its Kubernetes reader process). On "
+                                "the path: interpreter and CLI; the reader process started first (it imports the "
+                                "Kubernetes client on the other core); Textual and the dashboard imported in a thread "
+                                "while the config is read and PagerDuty asked for the incident (the header shows it "
+                                "at mount); the reader's first workload read (pods, metrics, read as JSON, not the "
+                                "client's pydantic models) posts the memory value before events and ReplicaSets "
+                                "are listed. --debug-log notes each step's time. Was 2.36 s two sessions ago (the "
+                                "generated CoreV1Api and AppsV1Api, 1.05 s) and 1.53 s at this session's start (the "
+                                "client's import and models on the app's one interpreter lock)"
                                 + (LIVE_START_FIX if statistics.median(times) >= 1 else "")))
             rows.append(heavy_row("live", live, env, work))
             cpu = idle_cpu(live, env, 10.0, idle)

@@ -26,8 +26,6 @@ import fcntl
 import json
 import os
 import pty
-import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -42,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make ``bench`` importable
 
 from bench.perf_rows import measure  # noqa: E402
-from bench.soak import TerminalDrain, machine_info, quit_app  # noqa: E402
+from bench.soak import TerminalDrain, machine_info, quit_app, stop_pty_app  # noqa: E402
 
 DEFAULT_JSON = ROOT / "bench" / "results" / "perf_terminal.json"
 """Where the results go unless ``--json`` says otherwise."""
@@ -124,12 +122,7 @@ def run_mode(extra: list[str], seconds: float, warmup: float, speed: float) -> d
         counted, elapsed = drain.bytes_read - start_bytes, time.monotonic() - start
         ended = "exited early" if proc.poll() is not None else quit_app(proc, master)
     finally:
-        drain.stop()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        os.close(master)
-        shutil.rmtree(state_dir, ignore_errors=True)
+        stop_pty_app(proc, master, drain, state_dir)
     return {"bytes": counted, "seconds": elapsed, "per_10s": slices, "startup_bytes": start_bytes, "ended": ended,
             "incident": "on screen" if seen_incident else "NOT yet on screen"}
 

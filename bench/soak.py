@@ -262,13 +262,8 @@ def run_soak(minutes: float, interval: float, speed: float) -> dict[str, object]
         if exit_note == "still running at the end":
             exit_note = f"quit with q: {quit_status}"
     finally:
-        drain.stop()
         workers.stop()
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        os.close(master)
-        shutil.rmtree(state_dir, ignore_errors=True)
+        stop_pty_app(proc, master, drain, state_dir)
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return {
         "benchmark": "soak",
@@ -279,6 +274,16 @@ def run_soak(minutes: float, interval: float, speed: float) -> dict[str, object]
         "limit_mechanism_on_screen": limiter, "terminal_bytes": drain.bytes_read,
         "app_exit": exit_note, "machine": info, "samples": samples,
     }
+
+
+def stop_pty_app(proc: subprocess.Popen[bytes], master: int, drain: TerminalDrain, state_dir: Path) -> None:
+    """Stop reading the pty, kill the app's process group if it still runs, close the pty, remove the state."""
+    drain.stop()
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    os.close(master)
+    shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def quit_app(proc: subprocess.Popen[bytes], master: int) -> str:
