@@ -217,6 +217,16 @@ def live_servers(work: Path) -> Iterator[tuple[list[str], dict[str, str]]]:
 
 # -- import time -----------------------------------------------------------------------------
 
+def speed_reference() -> float:
+    """Best of 7 timings, in ms, of the same pure-Python loop: how fast the machine is right now."""
+    best = float("inf")
+    for _ in range(7):
+        started = time.perf_counter()
+        sum(i * i for i in range(200_000))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def import_ms(module: str) -> float:
     """Cumulative import time of ``module`` in a fresh interpreter (``-X importtime``), in ms."""
     result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT,
@@ -291,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     runs, idle = (3, 20.0) if args.quick else (5, 60.0)
     rows: list[dict[str, object]] = []
     info = machine_info()
+    speed_at_start = speed_reference()
     work = Path(tempfile.mkdtemp(prefix="incident-tui-perf-"))
     demo = ["demo", "--state-dir", str(work / "demo")]
     print("preparing the demo state (first incident)...", file=sys.stderr)
@@ -344,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
                         "same run, 20 s with nothing pressed: the graph is redrawn only when its right edge "
                         "moves by a column (135 s at 160 columns on the 12-hour span), from each column's peak "
                         "(headless: no terminal output)" + ("; MISSED" if cpu >= 3 else "")))
+    rows.append(measure("machine speed reference (a fixed pure-Python loop)", speed_reference(), "ms", None,
+                        f"best of 7 at the end of this run; {speed_at_start:.1f} ms at its start. This VM's speed "
+                        "varies by up to 1.8x within an hour (tui.app's import took 0.29-0.53 s on the same day): "
+                        "read the CPU-bound rows above against it"))
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result = {"machine": info, "date": datetime.now(UTC).isoformat(timespec="seconds"), "measures": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
