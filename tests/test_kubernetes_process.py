@@ -114,7 +114,12 @@ def test_a_throttled_read_keeps_the_servers_retry_after(kube: KubeCluster, tmp_p
     source = KubernetesProcessSource()
     source.bind(WORKER, context="kmock")
     try:
-        # WHEN read THEN a RateLimitedError carrying the server's 7 s reaches this process
+        # WHEN it has made its first reads THEN the throttle is its answer, with the server's 7 s
+        # (not swallowed, to be met again by the app's read at once, inside the reset window)
+        with pytest.raises(RateLimitedError) as raised:
+            source.ready()
+        assert raised.value.retry_after == pytest.approx(7, abs=1)
+        # AND a read after it is answered the same way
         with pytest.raises(RateLimitedError) as raised:
             source.container_state()
         assert raised.value.retry_after == pytest.approx(7, abs=1)

@@ -70,13 +70,12 @@ def warm_up(source: Any) -> None:
 
     The app's first read waits for this answer anyway; when it is asked early (a config that maps
     one service is bound before PagerDuty answers), these round trips are off its path: the
-    pod and the sample are then kept for the reads that follow (10 s and 5 s).
+    pod and the sample are then kept for the reads that follow (10 s and 5 s). A failure is the
+    init's answer: the app's read reports it (a 429 with its reset time) instead of asking again
+    at once, and its next read sends the init again.
     """
-    try:
-        source.describe()
-        source.memory_since(None)
-    except Exception as error:  # noqa: BLE001  # the same read fails again, worded, when the app asks
-        log.debug("warm-up read failed: %s", error)
+    source.describe()
+    source.memory_since(None)
 
 
 def serve(sock: socket.socket) -> None:
