@@ -111,7 +111,8 @@ def build_live_sources(
         The sources, ``mode="live"``, reading the mapping's C sources.
 
     Raises:
-        SourceError: The service is not mapped, a token is missing or there are no Kubernetes credentials.
+        SourceError: The service is not mapped or a token is missing (or, reading in this process,
+            there are no Kubernetes credentials; the reader process says so at its first read).
     """
     from tui.sources.github import from_environment as github_from_environment
 
